@@ -14,13 +14,20 @@
 
 #include "common/err.h"
 
+/* The shipped profile, config/seccomp.profile, embedded at build time. */
+extern const char config_seccomp_profile[];
+
 /* Parse and compile profile_text to check it; used at daemon start so a
  * broken profile is reported before any sandbox starts. */
 int sandbox_seccomp_check_profile(const char *profile_text, struct werr *err);
 
 /* Empty every capability set (effective, permitted, inheritable, bounding,
- * ambient) of the calling thread, set no_new_privs, and read the state
- * back to prove the drop.  Call after switching to the sandbox user. */
+ * ambient) of the calling thread, lock the securebits, set no_new_privs,
+ * and read the state back to prove the drop (setuid(0) and raising
+ * CAP_SYS_ADMIN must fail).  Call after switching to the sandbox user;
+ * clearing the bounding set needs CAP_SETPCAP, so set PR_SET_KEEPCAPS
+ * before the uid switch (this function raises CAP_SETPCAP from the
+ * permitted set and clears everything afterwards). */
 int sandbox_drop_privileges(struct werr *err);
 
 /* Load the filter compiled from profile_text into the calling process.
@@ -41,7 +48,10 @@ struct sandbox_seccomp_denial {
 
 /* Receive one notification from notify_fd, answer it with EPERM and fill
  * ret.  Return 0, -EAGAIN when nothing is pending (the fd may be polled),
- * or -ENOENT when the target died before the answer. */
+ * -ENOENT when the target died before the answer (ret is filled when the
+ * request could still be read, so the denial can be recorded), or -EPIPE
+ * when no process uses the filter any more (the descriptor reports
+ * POLLHUP and can be closed). */
 int sandbox_seccomp_handle_notification(int notify_fd,
                                         struct sandbox_seccomp_denial *ret,
                                         struct werr *err);
