@@ -2,6 +2,7 @@
 # runs the unit and integration tests; `make check-san` runs the same suite
 # built with AddressSanitizer and UndefinedBehaviorSanitizer.
 
+VERSION = 0.1.0
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR ?=
@@ -12,6 +13,13 @@ DATADIR = $(PREFIX)/share/warden
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 CC ?= cc
+# `make V=1` prints every compiler command.
+V ?= 0
+ifeq ($(V),1)
+Q =
+else
+Q = @echo "  CC $<";
+endif
 PKG_CONFIG ?= pkg-config
 PKGS = libseccomp libcap libnl-3.0 libnl-route-3.0 libmnl libnftnl sqlite3 \
        libsodium jansson inih
@@ -31,7 +39,8 @@ endif
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wconversion \
            -Wno-sign-conversion -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wvla -Wundef -Wcast-qual -Wwrite-strings \
-           -Wimplicit-fallthrough -Wnull-dereference
+           -Wimplicit-fallthrough -Wnull-dereference \
+           -Wno-missing-field-initializers
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
@@ -42,7 +51,7 @@ CFLAGS ?=
 LDFLAGS ?=
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARNINGS) -fstack-protector-strong -fPIE \
              -I. -I$(BUILD)/gen -DWARDEN_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -DWARDEN_DATADIR='"$(DATADIR)"' $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+             -DWARDEN_VERSION='"$(VERSION)"' -DWARDEN_DATADIR='"$(DATADIR)"' $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(SANLDFLAGS) $(LDFLAGS)
 
 # Every module below the daemon and the CLI goes into one static library.
@@ -81,7 +90,7 @@ $(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/%_profile.c: config/%.profile
 	@mkdir -p $(@D)

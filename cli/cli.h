@@ -1,0 +1,92 @@
+/* The warden command: shared client state, the request call and output
+ * helpers used by every command group. */
+#ifndef WARDEN_CLI_CLI_H
+#define WARDEN_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/proto.h"
+
+/* Exit statuses.  `warden run` and `warden shell` exit with the sandboxed
+ * program's status instead when the request itself succeeded. */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,      /* a local error, such as an unreadable file */
+    CLI_EXIT_USAGE = 2,        /* bad command line */
+    CLI_EXIT_REJECTED = 3,     /* the daemon rejected the request */
+    CLI_EXIT_DENIED = 4,       /* the caller lacks the role or registration */
+    CLI_EXIT_UNAVAILABLE = 5,  /* daemon unreachable or internal error */
+};
+
+struct cli {
+    const char *socket_path;
+    bool json;
+    int fd;
+    json_int_t next_id;
+    const char *program;
+};
+
+struct cli_command {
+    const char *name;
+    int (*run)(struct cli *cli, int argc, char **argv);
+    const char *summary;
+};
+
+/* Connect to the daemon unless already connected. */
+int cli_connect(struct cli *cli);
+
+/* Send verb with args (stolen reference, may be NULL) and the given
+ * descriptors, wait for the reply and return its "result" in
+ * *ret_result (new reference).  Received descriptors go to ret_fds when
+ * given.  On a daemon error print it and return the exit status. */
+int cli_call(struct cli *cli, const char *verb, json_t *args, const int *fds,
+             size_t nfds, json_t **ret_result, int *ret_fds,
+             size_t *ret_nfds);
+
+/* Read one message from the daemon (streams). */
+int cli_read_message(struct cli *cli, json_t **ret_msg, int *ret_fds,
+                     size_t *ret_nfds);
+
+/* Print result as indented JSON. */
+void cli_print_json(json_t *result);
+
+/* Print an error in the one shape every command uses. */
+void cli_error(struct cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parse the command-line arguments of a subcommand against a table of
+ * long options; unknown options are a usage error. */
+struct cli_option {
+    const char *name;      /* without leading dashes */
+    bool has_value;
+    const char *value;     /* filled: value, or "" for a flag given */
+    const char *values[16]; /* every value of a repeated option */
+    size_t nvalues;
+};
+/* Fill options from argv[1..]; leave positional arguments in
+ * ret_positional (argv order).  Return 0 or CLI_EXIT_USAGE after printing
+ * why.  "--" ends option parsing. */
+int cli_parse(struct cli *cli, int argc, char **argv, struct cli_option *opts,
+              size_t nopts, char ***ret_positional, int *ret_npositional);
+const char *cli_opt(const struct cli_option *opts, size_t nopts,
+                    const char *name);
+
+/* Table output: columns are set once, rows added, then printed with
+ * aligned columns. */
+struct cli_table;
+struct cli_table *cli_table_new(size_t ncols, const char *const *headers);
+void cli_table_add(struct cli_table *t, const char *const *cells);
+void cli_table_print(struct cli_table *t);
+void cli_table_free(struct cli_table *t);
+
+/* Text of a JSON value for a table cell ("-" for null). */
+const char *cli_cell(json_t *value, char *buf, size_t size);
+
+/* Command groups. */
+int cli_cmd_status(struct cli *cli, int argc, char **argv);
+int cli_cmd_tenant(struct cli *cli, int argc, char **argv);
+int cli_cmd_user(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/* warden: the command-line client of wardend. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cli_command commands[] = {
+    {"status", cli_cmd_status, "show the daemon's state and who you are"},
+    {"tenant", cli_cmd_tenant, "create, list and show tenants"},
+    {"user", cli_cmd_user, "register users and their prerequisites"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: warden [--socket PATH] [--json] COMMAND [ARGS...]\n"
+            "\n"
+            "Commands:\n");
+    for (const struct cli_command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fprintf(out,
+            "\n"
+            "Options:\n"
+            "  --socket PATH  control socket (default $WARDEN_SOCKET or\n"
+            "                 /run/warden/warden.sock)\n"
+            "  --json         print results as JSON\n"
+            "  --help         show this help; 'warden COMMAND --help' "
+            "shows a command's\n"
+            "  --version      print the version\n"
+            "\n"
+            "Exit status: 0 success, 1 local failure, 2 usage error, 3 "
+            "request rejected,\n"
+            "4 permission denied, 5 daemon unavailable or internal error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {.fd = -1, .program = "warden"};
+    const char *env = getenv("WARDEN_SOCKET");
+    int i;
+
+    cli.socket_path = env && env[0] ? env : "/run/warden/warden.sock";
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            cli.json = true;
+        } else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+            cli.socket_path = argv[++i];
+        } else if (!strncmp(argv[i], "--socket=", 9)) {
+            cli.socket_path = argv[i] + 9;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!strcmp(argv[i], "--version")) {
+            printf("warden %s\n", WARDEN_VERSION);
+            return CLI_EXIT_OK;
+        } else {
+            cli_error(&cli, "unknown option '%s': see 'warden --help'",
+                      argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    for (const struct cli_command *c = commands; c->name; c++)
+        if (!strcmp(argv[i], c->name))
+            return c->run(&cli, argc - i, argv + i);
+    cli_error(&cli, "unknown command '%s': see 'warden --help'", argv[i]);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,240 @@
+/* warden tenant ... */
+#include "cli/cli.h"
+
+#include "common/cleanup.h"
+#include "config/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void tenant_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage:\n"
+            "  warden tenant create NAME --legal-entity TEXT --contact TEXT\n"
+            "         --scenario TEXT [--scenario TEXT...] --start "
+            "YYYY-MM-DD\n"
+            "         --end YYYY-MM-DD [--memory SIZE] [--pids N] "
+            "[--cpu PERCENT]\n"
+            "  warden tenant list\n"
+            "  warden tenant show NAME\n"
+            "  warden tenant limits NAME [--memory SIZE] [--pids N] "
+            "[--cpu PERCENT]\n"
+            "\n"
+            "A term lasts at most one calendar year.  SIZE takes K, M or G "
+            "suffixes;\n"
+            "--cpu is a percentage of one core (200 is two cores).\n");
+}
+
+/* Add --memory, --pids and --cpu to args; return 0 or a usage error. */
+static int add_limits(struct cli *cli, json_t *args,
+                      const struct cli_option *opts, size_t n)
+{
+    const char *memory = cli_opt(opts, n, "memory");
+    const char *pids = cli_opt(opts, n, "pids");
+    const char *cpu = cli_opt(opts, n, "cpu");
+    uint64_t bytes;
+    char *end;
+
+    if (memory) {
+        if (config_parse_size(memory, &bytes) < 0) {
+            cli_error(cli, "invalid --memory '%s': use a size such as 512M "
+                      "or 2G", memory);
+            return CLI_EXIT_USAGE;
+        }
+        json_object_set_new(args, "memory_bytes", json_integer((json_int_t)bytes));
+    }
+    if (pids) {
+        long v = strtol(pids, &end, 10);
+        if (*end || end == pids) {
+            cli_error(cli, "invalid --pids '%s': use a whole number", pids);
+            return CLI_EXIT_USAGE;
+        }
+        json_object_set_new(args, "pids", json_integer(v));
+    }
+    if (cpu) {
+        long v = strtol(cpu, &end, 10);
+        if (*end || end == cpu) {
+            cli_error(cli, "invalid --cpu '%s': use a whole percentage", cpu);
+            return CLI_EXIT_USAGE;
+        }
+        json_object_set_new(args, "cpu_percent", json_integer(v));
+    }
+    return 0;
+}
+
+static int tenant_create(struct cli *cli, int argc, char **argv)
+{
+    struct cli_option opts[] = {
+        {"legal-entity", true}, {"contact", true}, {"scenario", true},
+        {"start", true},        {"end", true},     {"memory", true},
+        {"pids", true},         {"cpu", true},
+    };
+    const size_t n = sizeof(opts) / sizeof(opts[0]);
+    _cleanup_free_ char **pos = NULL;
+    json_t *args, *scenarios, *result = NULL;
+    int npos, r;
+
+    r = cli_parse(cli, argc, argv, opts, n, &pos, &npos);
+    if (r != 0)
+        return r;
+    if (npos != 1) {
+        cli_error(cli, "'tenant create' needs exactly one NAME");
+        return CLI_EXIT_USAGE;
+    }
+    scenarios = json_array();
+    for (size_t i = 0; i < opts[2].nvalues; i++)
+        json_array_append_new(scenarios, json_string(opts[2].values[i]));
+    args = json_pack("{s:s, s:s?, s:s?, s:o, s:s?, s:s?}", "name", pos[0],
+                     "legal_entity", cli_opt(opts, n, "legal-entity"),
+                     "contact", cli_opt(opts, n, "contact"), "scenarios",
+                     scenarios, "start", cli_opt(opts, n, "start"), "end",
+                     cli_opt(opts, n, "end"));
+    r = add_limits(cli, args, opts, n);
+    if (r != 0) {
+        json_decref(args);
+        return r;
+    }
+    r = cli_call(cli, "tenant.create", args, NULL, 0, &result, NULL, NULL);
+    if (r != 0)
+        return r;
+    if (cli->json)
+        cli_print_json(result);
+    else
+        printf("created tenant %s (term %s to %s, state %s, host uids "
+               "from %lld)\n",
+               json_string_value(json_object_get(result, "name")),
+               json_string_value(json_object_get(result, "term_start")),
+               json_string_value(json_object_get(result, "term_end")),
+               json_string_value(json_object_get(result, "state")),
+               (long long)json_integer_value(
+                   json_object_get(result, "uid_base")));
+    json_decref(result);
+    return CLI_EXIT_OK;
+}
+
+static int tenant_list(struct cli *cli, int argc, char **argv)
+{
+    static const char *const headers[] = {"NAME", "STATE", "TERM START",
+                                          "TERM END", "NETWORK",
+                                          "LEGAL ENTITY"};
+    static const char *const keys[] = {"name", "state", "term_start",
+                                       "term_end", "net_mode",
+                                       "legal_entity"};
+    json_t *result = NULL, *tenant;
+    struct cli_table *table;
+    size_t i;
+    int r;
+
+    (void)argv;
+    if (argc > 1) {
+        cli_error(cli, "'tenant list' takes no arguments");
+        return CLI_EXIT_USAGE;
+    }
+    r = cli_call(cli, "tenant.list", NULL, NULL, 0, &result, NULL, NULL);
+    if (r != 0)
+        return r;
+    if (cli->json) {
+        cli_print_json(result);
+        json_decref(result);
+        return CLI_EXIT_OK;
+    }
+    table = cli_table_new(6, headers);
+    json_array_foreach(json_object_get(result, "tenants"), i, tenant) {
+        char bufs[6][64];
+        const char *cells[6];
+        for (size_t c = 0; c < 6; c++)
+            cells[c] = cli_cell(json_object_get(tenant, keys[c]), bufs[c], 64);
+        cli_table_add(table, cells);
+    }
+    cli_table_print(table);
+    cli_table_free(table);
+    json_decref(result);
+    return CLI_EXIT_OK;
+}
+
+static void print_fields(json_t *object)
+{
+    const char *key;
+    json_t *value;
+    char buf[512];
+
+    json_object_foreach(object, key, value)
+        printf("%-16s %s\n", key, cli_cell(value, buf, sizeof(buf)));
+}
+
+static int tenant_show(struct cli *cli, int argc, char **argv)
+{
+    json_t *result = NULL;
+    int r;
+
+    if (argc != 2 || argv[1][0] == '-') {
+        cli_error(cli, "'tenant show' needs exactly one NAME");
+        return CLI_EXIT_USAGE;
+    }
+    r = cli_call(cli, "tenant.show", json_pack("{s:s}", "name", argv[1]),
+                 NULL, 0, &result, NULL, NULL);
+    if (r != 0)
+        return r;
+    if (cli->json)
+        cli_print_json(result);
+    else
+        print_fields(result);
+    json_decref(result);
+    return CLI_EXIT_OK;
+}
+
+static int tenant_limits(struct cli *cli, int argc, char **argv)
+{
+    struct cli_option opts[] = {{"memory", true}, {"pids", true},
+                                {"cpu", true}};
+    _cleanup_free_ char **pos = NULL;
+    json_t *args, *result = NULL;
+    int npos, r;
+
+    r = cli_parse(cli, argc, argv, opts, 3, &pos, &npos);
+    if (r != 0)
+        return r;
+    if (npos != 1) {
+        cli_error(cli, "'tenant limits' needs exactly one NAME");
+        return CLI_EXIT_USAGE;
+    }
+    args = json_pack("{s:s}", "name", pos[0]);
+    r = add_limits(cli, args, opts, 3);
+    if (r != 0) {
+        json_decref(args);
+        return r;
+    }
+    r = cli_call(cli, "tenant.limits", args, NULL, 0, &result, NULL, NULL);
+    if (r != 0)
+        return r;
+    if (cli->json)
+        cli_print_json(result);
+    else
+        print_fields(result);
+    json_decref(result);
+    return CLI_EXIT_OK;
+}
+
+int cli_cmd_tenant(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_command sub[] = {
+        {"create", tenant_create, NULL},
+        {"list", tenant_list, NULL},
+        {"show", tenant_show, NULL},
+        {"limits", tenant_limits, NULL},
+        {NULL, NULL, NULL},
+    };
+
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        tenant_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    for (const struct cli_command *c = sub; c->name; c++)
+        if (!strcmp(argv[1], c->name))
+            return c->run(cli, argc - 1, argv + 1);
+    cli_error(cli, "unknown tenant command '%s': see 'warden tenant --help'",
+              argv[1]);
+    return CLI_EXIT_USAGE;
+}
