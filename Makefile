@@ -74,7 +74,7 @@ TOOL_BINS = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all check check-san test-bins bench install uninstall clean format
+.PHONY: all check check-san check-all test-bins bench install uninstall clean format
 
 all: $(BUILD)/wardend $(BUILD)/warden
 
@@ -125,6 +125,11 @@ check: test-bins
 	tests/run-tests.sh $(BUILD)
 
 check-san:
+	$(MAKE) SAN=1 check
+
+# The whole suite, plain and then under the sanitizers: what CI runs.
+check-all:
+	$(MAKE) check
 	$(MAKE) SAN=1 check
 
 bench: all $(BENCH_BINS) $(ESCAPE_BINS)
