@@ -88,5 +88,7 @@ const char *cli_cell(json_t *value, char *buf, size_t size);
 int cli_cmd_status(struct cli *cli, int argc, char **argv);
 int cli_cmd_tenant(struct cli *cli, int argc, char **argv);
 int cli_cmd_user(struct cli *cli, int argc, char **argv);
+int cli_cmd_shell(struct cli *cli, int argc, char **argv);
+int cli_cmd_run(struct cli *cli, int argc, char **argv);
 
 #endif

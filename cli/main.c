@@ -9,6 +9,8 @@ static const struct cli_command commands[] = {
     {"status", cli_cmd_status, "show the daemon's state and who you are"},
     {"tenant", cli_cmd_tenant, "create, list and show tenants"},
     {"user", cli_cmd_user, "register users and their prerequisites"},
+    {"shell", cli_cmd_shell, "open a shell in your tenant's sandbox"},
+    {"run", cli_cmd_run, "run a program in your tenant's sandbox"},
     {NULL, NULL, NULL},
 };
 
@@ -42,6 +44,10 @@ int main(int argc, char **argv)
     int i;
 
     cli.socket_path = env && env[0] ? env : "/run/warden/warden.sock";
+    /* As a login shell, sshd and login start "-warden" or "warden -c
+     * COMMAND": both mean a sandboxed shell. */
+    if (argv[0][0] == '-' || (argc >= 2 && !strcmp(argv[1], "-c")))
+        return cli_cmd_shell(&cli, argc, argv);
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--json")) {
             cli.json = true;

@@ -107,10 +107,16 @@ struct request {
     json_t *args;
     int fds[PROTO_MAX_FDS];
     size_t nfds;
+    /* Descriptors a handler sends with its reply; the dispatcher closes
+     * them after queueing the reply, or on failure. */
+    int reply_fds[PROTO_MAX_FDS];
+    size_t n_reply_fds;
     /* Filled by handlers for the request's audit event. */
     char tenant[64];          /* tenant chain the event belongs to */
     char object[256];
     json_t *details;
+    /* Set by request_defer(): the handler replies later. */
+    bool deferred;
 };
 
 typedef int (*verb_fn)(struct request *req, json_t **ret_result,
@@ -172,9 +178,96 @@ int sandbox_caller(struct daemon *d, const char *sandbox_id,
 int tenant_apply_limits(struct daemon *d, const char *tenant,
                         struct werr *err);
 
+enum tenant_sandbox_action {
+    TENANT_SANDBOXES_FREEZE, /* freeze every process through the cgroup */
+    TENANT_SANDBOXES_THAW,
+    TENANT_SANDBOXES_KILL,   /* kill every process and end every session */
+};
+/* Apply action to every running sandbox of tenant.  message (may be NULL)
+ * is shown to connected shells and run clients; KILL also disconnects
+ * them.  Returns the number of sandboxes affected. */
+int sandboxes_tenant_action(struct daemon *d, const char *tenant,
+                            enum tenant_sandbox_action action,
+                            const char *message, struct werr *err);
+
+/* Host directory holding a tenant's workspace (the homes of its users),
+ * created on first use. */
+int workspace_path(struct daemon *d, const char *tenant, char *ret_path,
+                   size_t size);
+
+/* network.c: cut (true) or restore (false) a tenant's network access:
+ * with cut set, every packet from its sandboxes is dropped whatever its
+ * allowlist says. */
+int network_tenant_cut(struct daemon *d, const char *tenant, bool cut,
+                       struct werr *err);
+/* Remove every link and rule of a tenant (termination). */
+int network_tenant_remove(struct daemon *d, const char *tenant,
+                          struct werr *err);
+
+/* datajobs.c: worker processes and replies that wait for them. */
+struct deferred_request {
+    uint64_t conn_id;
+    json_int_t id;
+    char verb[64];
+    struct caller caller;
+    char tenant[64];
+    char object[256];
+};
+/* Take over the reply of req.  The dispatcher then records the request's
+ * audit event with the result "accepted" and sends no reply; the handler
+ * answers later with request_complete().  Call it only once the handler
+ * can no longer fail. */
+void request_defer(struct request *req, struct deferred_request *ret);
+/* Reply to a deferred request with result (stolen) when r >= 0, else with
+ * err, which is also recorded as a failed request.  Nothing is sent when
+ * the client has disconnected meanwhile. */
+void request_complete(struct daemon *d, const struct deferred_request *def,
+                      int r, json_t *result, const struct werr *err);
+/* Runs in the worker process, unprivileged, with only the kept
+ * descriptors open; fills *ret_report with a JSON report. */
+typedef int (*worker_work_fn)(void *data, json_t **ret_report,
+                              struct werr *err);
+/* Runs in the daemon when the worker ended: r < 0 with err on failure. */
+typedef void (*worker_done_fn)(struct daemon *d, void *data, int r,
+                               json_t *report, const struct werr *err);
+/* Fork a worker that runs work(data) as the user nobody with only
+ * keep_fds open (at most 15), and call done(data) from the event loop
+ * when it ends.  done is always called once after a successful start. */
+int worker_start(struct daemon *d, const char *what, const int *keep_fds,
+                 size_t n_keep, worker_work_fn work, worker_done_fn done,
+                 void *data, struct werr *err);
+
+/* datasets.c, datagrants.c, dataviews.c: registered datasets, grants to
+ * tenants, and the views mounted at /data in sandboxes. */
+/* Grant dataset to tenant for scenario, which must be one of the
+ * tenant's approved scenarios, inside the caller's open transaction.
+ * Records the audit event "grant.created" and starts building the
+ * tenant's views of the dataset (reported later by "dataview.*"
+ * events).  Fails with -EEXIST when an active grant exists. */
+int grant_create(struct daemon *d, const char *dataset, const char *tenant,
+                 const char *scenario, const struct caller *by,
+                 struct werr *err);
+/* Write to ret_path the host directory to bind read-only at /data: the
+ * tenant's desensitized development views, or with production the raw
+ * copies for production jobs.  The directory is created empty (mode 0750,
+ * owner root, group uid_base + 1000) when the tenant has no grant yet. */
+int dataviews_dir(struct daemon *d, const char *tenant, bool production,
+                  char *ret_path, size_t size, struct werr *err);
+/* Write to ret_path the raw set of dataset for dz_rawset_open(): the
+ * hashes of its normalized rows and identifier values. */
+int dataset_rawset_path(struct daemon *d, const char *dataset,
+                        char *ret_path, size_t size, struct werr *err);
+/* Return in *ret a JSON array of {"dataset", "rawset", "encoding"} for
+ * every dataset with an active grant to tenant, for the export review's
+ * raw-record overlap check. */
+int dataset_rawsets_of_tenant(struct daemon *d, const char *tenant,
+                              json_t **ret, struct werr *err);
+
 /* Verb tables, one per file. */
 extern const struct verb status_verbs[];
 extern const struct verb tenant_verbs[];
 extern const struct verb user_verbs[];
+extern const struct verb audit_verbs[];
+extern const struct verb dataset_verbs[];
 
 #endif

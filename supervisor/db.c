@@ -48,6 +48,63 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  created_by TEXT NOT NULL"
     ");",
+
+    /* 2: sandboxes and the sessions that ran in them. */
+    "CREATE TABLE sandboxes ("
+    "  id TEXT PRIMARY KEY,"              /* sbx-<n> */
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  login TEXT NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"               /* shell, run or job */
+    "  pid INTEGER,"
+    "  cgroup TEXT,"
+    "  started_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  exit_code INTEGER,"
+    "  exit_signal INTEGER,"
+    "  command TEXT NOT NULL,"            /* JSON array argv */
+    "  recording TEXT,"                   /* <tenant>/<id>.cast */
+    "  recording_sha256 TEXT"
+    ");"
+    "CREATE INDEX sandboxes_by_tenant ON sandboxes (tenant_id, started_at);"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);",
+
+    /* 3: datasets, their grants to tenants and the state of each view. */
+    "CREATE TABLE datasets ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  owner TEXT NOT NULL,"              /* owner agency */
+    "  level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 4),"
+    "  encoding TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"             /* of raw.csv, lower-case hex */
+    "  size_bytes INTEGER NOT NULL,"
+    "  rows INTEGER NOT NULL,"            /* records after the header */
+    "  header TEXT NOT NULL,"             /* JSON array of column names */
+    "  profile TEXT NOT NULL,"            /* JSON array, one per column */
+    "  rules TEXT,"                       /* rules file text */
+    "  rules_version INTEGER NOT NULL DEFAULT 0,"
+    "  rules_at INTEGER,"
+    "  rules_by TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL"
+    ");"
+    "CREATE TABLE grants ("
+    "  id INTEGER PRIMARY KEY,"
+    "  dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  scenario TEXT NOT NULL,"
+    "  granted_at INTEGER NOT NULL,"
+    "  granted_by TEXT NOT NULL,"
+    "  revoked_at INTEGER,"
+    "  revoked_by TEXT,"
+    "  view_generation INTEGER NOT NULL DEFAULT 0," /* latest build started */
+    "  view_state TEXT NOT NULL DEFAULT 'pending',"
+    "  view_note TEXT,"                   /* why blocked or failed */
+    "  view_rows INTEGER,"
+    "  view_built_at INTEGER"
+    ");"
+    "CREATE UNIQUE INDEX grants_active ON grants (dataset_id, tenant_id)"
+    "  WHERE revoked_at IS NULL;",
 };
 
 int db_error(sqlite3 *db, int rc, const char *what, struct werr *err)
