@@ -22,19 +22,6 @@ int dz_buf_reserve(struct dz_buf *b, size_t extra)
     return 0;
 }
 
-int dz_buf_append(struct dz_buf *b, const void *data, size_t len)
-{
-    int r = dz_buf_reserve(b, len);
-
-    if (r < 0)
-        return r;
-    if (len)
-        memcpy(b->data + b->len, data, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
 void dz_buf_free(struct dz_buf *b)
 {
     free(b->data);

@@ -2,10 +2,10 @@
  * the export review.
  *
  * A development view is a sampled copy of a raw CSV file in which every
- * column went through its rule: dz_view_make() reads the raw file once to
- * profile the columns that have no rule (two passes, so that input must be
- * seekable), refuses when one of them looks like PII, and then streams the
- * sampled rows through the rules into the output.
+ * column went through its rule.  dz_view_make() first profiles the columns
+ * that have no rule, which reads the input twice, so that input must be
+ * seekable.  It fails when one of them looks like PII, and otherwise
+ * streams the sampled rows through the rules into the output.
  *
  * Rules file grammar (UTF-8 text, one rule per line):
  *
@@ -244,13 +244,14 @@ const char *dz_finding_kind_to_string(enum dz_finding_kind kind);
 int dz_scan_fd(int fd, enum dz_format format, enum csv_encoding encoding,
                struct dz_report *ret_report, struct werr *err);
 
-/* (b) Raw-record overlap.  A raw set holds, for one raw dataset, the
- * SHA-256 of every normalized row (fields trimmed, ASCII letters folded to
- * lower case, joined with the unit separator 0x1F) and of every raw
- * identifier value: the values that a detector validates in any column,
- * every value of the columns named in id_columns, and the lower-case hex
- * SHA-256 of each of those values, since a plain hash of an identifier can
- * be reversed by hashing candidates. */
+/* (b) Raw-record overlap.  A raw set stores SHA-256 hashes for one raw
+ * dataset.  Row hashes cover each normalized row: fields trimmed, ASCII
+ * letters folded to lower case, joined with the unit separator 0x1F.
+ * Value hashes cover the raw identifier values, which are the values that
+ * a detector validates in any column and every value of the columns named
+ * in id_columns.  They also cover the lower-case hex SHA-256 of each such
+ * value, because a plain hash of an identifier is reversed by hashing
+ * candidates. */
 struct dz_rawset;
 
 /* Build the raw set of the CSV on raw_fd and write it to out_fd. */
@@ -269,14 +270,14 @@ int dz_overlap_check(const struct dz_rawset *set, int export_fd,
                      enum dz_format format, enum csv_encoding encoding,
                      struct dz_report *ret_report, struct werr *err);
 
-/* (c) Small counts in an aggregate CSV.  Count columns are those named
- * count, n, cnt, total or num (any case, also as a "_count"-style suffix
- * or prefix), and columns whose non-empty values are all integers without
- * leading zeros and whose name does not suggest an identifier, code or
- * date.  Values from 1 to threshold - 1 are small counts.  A count column
- * of three or more values whose two largest values make at least 90 % of
- * its total fails the dominance rule.  A threshold of 0 selects
- * DZ_SMALL_COUNT_DEFAULT. */
+/* (c) Small counts in an aggregate CSV.  A count column is one whose name
+ * contains the word count, n, cnt, total or num (any case, words split at
+ * spaces and "_-.$#/()"), or one whose non-empty values are all integers
+ * without leading zeros and whose name has no word such as id, no, code,
+ * year, zip or date.  Values from 1 to threshold - 1 are small counts.
+ * A count column of three or more values fails the dominance rule when its
+ * two largest values make at least 90 % of its total.  A threshold of 0
+ * selects DZ_SMALL_COUNT_DEFAULT. */
 #define DZ_SMALL_COUNT_DEFAULT 10
 
 int dz_small_count_check(int fd, enum csv_encoding encoding,

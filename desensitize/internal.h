@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "desensitize/desensitize.h"
 
@@ -17,8 +18,24 @@ struct dz_buf {
 };
 
 int dz_buf_reserve(struct dz_buf *b, size_t extra);
-int dz_buf_append(struct dz_buf *b, const void *data, size_t len);
 void dz_buf_free(struct dz_buf *b);
+
+/* Inline because the CSV reader and writer call it for every field. */
+static inline int dz_buf_append(struct dz_buf *b, const void *data,
+                                size_t len)
+{
+    if (b->len + len >= b->cap) {
+        int ret = dz_buf_reserve(b, len);
+
+        if (ret < 0)
+            return ret;
+    }
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
 
 static inline int dz_buf_putc(struct dz_buf *b, char c)
 {

@@ -83,13 +83,32 @@ static int apply_pseudonym(const struct dz_rule *rule,
     return dz_buf_append(out, text, n);
 }
 
+/* Format v in decimal at out (at least 21 bytes); return the length. */
+static size_t format_int(int64_t v, char *out)
+{
+    char digits[20];
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, len = 0;
+
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = digits[--n];
+    return len;
+}
+
 /* Return 1 when the value is not a number. */
 static int apply_generalize(const struct dz_rule *rule, const char *v,
                             size_t len, struct dz_buf *out)
 {
     char text[64], number[64], *end = NULL;
-    double x, width = (double)rule->width, low;
-    int n;
+    double x, width = (double)rule->width;
+    int64_t low;
+    size_t n;
 
     dz_trim(&v, &len);
     if (len == 0 || len >= sizeof(number))
@@ -99,12 +118,13 @@ static int apply_generalize(const struct dz_rule *rule, const char *v,
     x = strtod(number, &end);
     if (*end || !isfinite(x) || fabs(x) > GENERALIZE_MAX)
         return 1;
-    low = floor(x / width) * width + 0.0;
-    if (rule->width == 1)
-        n = snprintf(text, sizeof(text), "%.0f", low);
-    else
-        n = snprintf(text, sizeof(text), "%.0f-%.0f", low, low + width - 1);
-    return dz_buf_append(out, text, (size_t)n);
+    low = (int64_t)(floor(x / width) * width);
+    n = format_int(low, text);
+    if (rule->width > 1) {
+        text[n++] = '-';
+        n += format_int(low + (int64_t)rule->width - 1, text + n);
+    }
+    return dz_buf_append(out, text, n);
 }
 
 static bool digits(const char *s, size_t n)

@@ -129,7 +129,8 @@ struct builder {
 };
 
 /* Add a raw value, its plain SHA-256 hex, and the hex of its lower-case
- * form when that differs. */
+ * form when that differs.  TODO: plain MD5 and SHA-1 hex of identifiers
+ * are not added, since libsodium offers neither hash. */
 static int add_value(struct builder *b, const char *s, size_t len)
 {
     char hex[2 * HASH_SIZE + 1], folded[PII_VALUE_MAX];

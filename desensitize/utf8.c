@@ -76,6 +76,13 @@ enum utf8_status utf8_validate(const uint8_t *s, size_t len,
             i++;
             continue;
         }
+        /* Fast path for the common three-byte form (U+0800..U+FFFF,
+         * including CJK); check_sequence() handles the rest. */
+        if (i + 2 < len && s[i] >= 0xE1 && s[i] <= 0xEC &&
+            (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80) {
+            i += 3;
+            continue;
+        }
         n = check_sequence(s + i, len - i);
         if (n <= 0) {
             *ret_offset = i;

@@ -110,7 +110,7 @@ static int open_input(int fd, enum csv_encoding encoding,
     return ret < 0 ? ret : 0;
 }
 
-/* Profile the columns in want on reader and refuse PII without a rule. */
+/* Profile the columns in want on reader and reject PII columns without a rule. */
 static int check_unruled(struct csv_reader *reader,
                          const struct csv_row *header, const bool *want,
                          const struct dz_rules *rules, struct werr *err)
