@@ -81,11 +81,13 @@ static int configure_peer(int netns_fd, struct in_addr addr,
     r = link_socket_open_in(netns_fd, &sk, err);
     if (r < 0)
         return r;
-    r = link_set_up(sk, LOOPBACK_IFINDEX, 0, err);
+    r = link_set_up(sk, LOOPBACK_IFINDEX, err);
     if (r >= 0)
         r = link_get_ifindex(sk, PEER_IFNAME, &ifindex, err);
     if (r >= 0)
-        r = link_set_up(sk, ifindex, 1, err);
+        r = link_set_inet(sk, ifindex, false, err);
+    if (r >= 0)
+        r = link_set_up(sk, ifindex, err);
     if (r >= 0)
         r = link_addr_add_peer(sk, ifindex, addr, gateway, err);
     if (r >= 0)
@@ -102,9 +104,13 @@ static int configure_host(struct netpolicy *np, const char *name,
     int r;
 
     r = link_get_ifindex(np->rtnl, name, &ifindex, err);
-    if (r < 0)
-        return r;
-    return link_addr_add_peer(np->rtnl, ifindex, gateway, addr, err);
+    if (r >= 0)
+        r = link_set_inet(np->rtnl, ifindex, true, err);
+    if (r >= 0)
+        r = link_set_up(np->rtnl, ifindex, err);
+    if (r >= 0)
+        r = link_addr_add_peer(np->rtnl, ifindex, gateway, addr, err);
+    return r;
 }
 
 static int attach_check(struct netpolicy *np, unsigned tenant,
@@ -214,7 +220,7 @@ int netpolicy_loopback_up(int netns_fd, struct werr *err)
     r = link_socket_open_in(netns_fd, &sk, err);
     if (r < 0)
         return r;
-    r = link_set_up(sk, LOOPBACK_IFINDEX, 0, err);
+    r = link_set_up(sk, LOOPBACK_IFINDEX, err);
     link_socket_close(sk);
     return r;
 }
@@ -227,7 +233,7 @@ int netpolicy_lo_up_here(struct werr *err)
     r = link_socket_open(&sk, err);
     if (r < 0)
         return r;
-    r = link_set_up(sk, LOOPBACK_IFINDEX, 0, err);
+    r = link_set_up(sk, LOOPBACK_IFINDEX, err);
     link_socket_close(sk);
     return r;
 }

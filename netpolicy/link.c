@@ -131,9 +131,6 @@ int link_veth_create(struct nl_sock *sk, const char *host_name,
         return werr_set(err, -ENOMEM, "out of memory for link '%s'",
                         host_name);
     rtnl_link_set_name(link, host_name);
-    rtnl_link_set_flags(link, IFF_UP);
-    rtnl_link_inet_set_conf(link, IPV4_DEVCONF_FORWARDING, 1);
-    rtnl_link_inet6_set_addr_gen_mode(link, IN6_ADDR_GEN_MODE_NONE);
 
     peer = rtnl_link_veth_get_peer(link);
     rtnl_link_set_name(peer, peer_name);
@@ -176,28 +173,55 @@ int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret_ifindex,
     return 0;
 }
 
-int link_set_up(struct nl_sock *sk, int ifindex, int ipv6_off,
-                struct werr *err)
+/* Send one RTM_SETLINK for ifindex with the attributes set in change. */
+static int link_change(struct nl_sock *sk, int ifindex,
+                       struct rtnl_link *change, const char *what,
+                       struct werr *err)
 {
     struct rtnl_link *orig = rtnl_link_alloc();
-    struct rtnl_link *change = rtnl_link_alloc();
     char name[16];
-    int r = -ENOMEM;
+    int r;
 
     snprintf(name, sizeof(name), "#%d", ifindex);
-    if (!orig || !change)
-        goto out;
+    if (!orig)
+        return werr_set(err, -ENOMEM, "out of memory for link %s", name);
     rtnl_link_set_ifindex(orig, ifindex);
-    rtnl_link_set_flags(change, IFF_UP);
-    if (ipv6_off)
-        rtnl_link_inet6_set_addr_gen_mode(change, IN6_ADDR_GEN_MODE_NONE);
     r = rtnl_link_change(sk, orig, change, 0);
-    if (r < 0)
-        r = nl_fail(err, r, "bringing up link", name);
-out:
-    if (r == -ENOMEM)
-        werr_set(err, r, "out of memory for link %s", name);
     rtnl_link_put(orig);
+    if (r < 0)
+        return nl_fail(err, r, what, name);
+    return 0;
+}
+
+int link_set_up(struct nl_sock *sk, int ifindex, struct werr *err)
+{
+    struct rtnl_link *change = rtnl_link_alloc();
+    int r;
+
+    if (!change)
+        return werr_set(err, -ENOMEM, "out of memory for link #%d", ifindex);
+    rtnl_link_set_flags(change, IFF_UP);
+    r = link_change(sk, ifindex, change, "bringing up link", err);
+    rtnl_link_put(change);
+    return r;
+}
+
+int link_set_inet(struct nl_sock *sk, int ifindex, bool ipv4_forwarding,
+                  struct werr *err)
+{
+    struct rtnl_link *change = rtnl_link_alloc();
+    int r;
+
+    if (!change)
+        return werr_set(err, -ENOMEM, "out of memory for link #%d", ifindex);
+    r = rtnl_link_inet6_set_addr_gen_mode(change, IN6_ADDR_GEN_MODE_NONE);
+    if (r >= 0 && ipv4_forwarding)
+        r = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_FORWARDING, 1);
+    if (r < 0)
+        r = nl_fail(err, r, "setting inet options of link", "new");
+    else
+        r = link_change(sk, ifindex, change, "setting inet options of link",
+                        err);
     rtnl_link_put(change);
     return r;
 }

@@ -5,6 +5,7 @@
 #define WARDEN_NETPOLICY_LINK_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 
 #include "common/err.h"
 
@@ -21,9 +22,8 @@ int link_socket_open_in(int netns_fd, struct nl_sock **ret_sk,
 
 void link_socket_close(struct nl_sock *sk);
 
-/* Create a veth pair: host_name, up, in the socket's namespace with IPv4
- * forwarding on and no IPv6 link-local address; peer_name, created
- * directly in the namespace netns_fd refers to. */
+/* Create a veth pair, both ends down: host_name in the socket's
+ * namespace, peer_name directly in the namespace netns_fd refers to. */
 int link_veth_create(struct nl_sock *sk, const char *host_name,
                      const char *peer_name, int netns_fd, struct werr *err);
 
@@ -33,9 +33,14 @@ int link_delete(struct nl_sock *sk, const char *name, struct werr *err);
 int link_get_ifindex(struct nl_sock *sk, const char *name, int *ret_ifindex,
                      struct werr *err);
 
-/* Bring a link up; with ipv6_off also stop IPv6 address generation. */
-int link_set_up(struct nl_sock *sk, int ifindex, int ipv6_off,
-                struct werr *err);
+int link_set_up(struct nl_sock *sk, int ifindex, struct werr *err);
+
+/* Stop IPv6 address generation on a link that is still down, so that it
+ * never gets a link-local address, and optionally turn on IPv4 forwarding
+ * of packets that arrive on it.  (The kernel rejects these options while
+ * creating a veth pair, hence a separate request.) */
+int link_set_inet(struct nl_sock *sk, int ifindex, bool ipv4_forwarding,
+                  struct werr *err);
 
 /* Add local as a /32 with peer as its point-to-point peer, which also
  * installs the /32 route to peer through ifindex. */
