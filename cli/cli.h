@@ -18,6 +18,7 @@ enum cli_exit {
     CLI_EXIT_REJECTED = 3,     /* the daemon rejected the request */
     CLI_EXIT_DENIED = 4,       /* the caller lacks the role or registration */
     CLI_EXIT_UNAVAILABLE = 5,  /* daemon unreachable or internal error */
+    CLI_EXIT_TAMPERED = 6,     /* `audit verify` found signs of tampering */
 };
 
 struct cli {
@@ -88,6 +89,8 @@ const char *cli_cell(json_t *value, char *buf, size_t size);
 int cli_cmd_status(struct cli *cli, int argc, char **argv);
 int cli_cmd_tenant(struct cli *cli, int argc, char **argv);
 int cli_cmd_user(struct cli *cli, int argc, char **argv);
+int cli_cmd_audit(struct cli *cli, int argc, char **argv);
+int cli_cmd_session(struct cli *cli, int argc, char **argv);
 int cli_cmd_shell(struct cli *cli, int argc, char **argv);
 int cli_cmd_run(struct cli *cli, int argc, char **argv);
 

@@ -9,6 +9,8 @@ static const struct cli_command commands[] = {
     {"status", cli_cmd_status, "show the daemon's state and who you are"},
     {"tenant", cli_cmd_tenant, "create, list and show tenants"},
     {"user", cli_cmd_user, "register users and their prerequisites"},
+    {"audit", cli_cmd_audit, "read, export and verify the audit log"},
+    {"session", cli_cmd_session, "list and play back recorded sessions"},
     {"shell", cli_cmd_shell, "open a shell in your tenant's sandbox"},
     {"run", cli_cmd_run, "run a program in your tenant's sandbox"},
     {NULL, NULL, NULL},

@@ -14,6 +14,7 @@ static const struct verb *const verb_tables[] = {
     status_verbs,
     tenant_verbs,
     user_verbs,
+    audit_verbs,
 };
 
 static const char *const role_names[] = {"admin", "operator", "reviewer",
@@ -273,6 +274,9 @@ static void close_request_fds(struct request *req)
         if (req->fds[i] >= 0)
             close(req->fds[i]);
     req->nfds = 0;
+    for (size_t i = 0; i < req->n_reply_fds; i++)
+        close(req->reply_fds[i]);
+    req->n_reply_fds = 0;
 }
 
 int dispatch_request(struct conn *c, struct daemon *d, const char *line)
@@ -325,7 +329,7 @@ int dispatch_request(struct conn *c, struct daemon *d, const char *line)
     r = run_handler(&req, v, &result, &err);
     if (r < 0)
         goto fail;
-    reply_ok(c, req.id, result, NULL, 0);
+    reply_ok(c, req.id, result, req.reply_fds, req.n_reply_fds);
     json_decref(result);
     close_request_fds(&req);
     json_decref(req.details);

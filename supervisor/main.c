@@ -107,12 +107,18 @@ static int setup_keys(struct daemon *d, struct werr *err)
 static int setup_dirs(struct daemon *d, struct werr *err)
 {
     char sock_dir[4096];
+    char recordings_dir[4096];
     char *slash;
     int r;
 
     r = make_dir(d->cfg.state_dir, 0700, err);
     if (r == 0)
         r = make_dir(d->cfg.run_dir, 0755, err);
+    /* Session recordings, one subdirectory per tenant. */
+    snprintf(recordings_dir, sizeof(recordings_dir), "%s/recordings",
+             d->cfg.state_dir);
+    if (r == 0)
+        r = make_dir(recordings_dir, 0700, err);
     if (r < 0)
         return r;
     snprintf(sock_dir, sizeof(sock_dir), "%s", d->cfg.socket_path);
