@@ -4,7 +4,7 @@
  * Every profile line becomes libseccomp rules in one pass:
  *
  *   [allow]  SCMP_ACT_ALLOW
- *   [deny]   SCMP_ACT_NOTIFY; the supervisor answers EPERM
+ *   [deny]   SCMP_ACT_NOTIFY; the supervisor responds with EPERM
  *   [kill]   SCMP_ACT_KILL_PROCESS
  *   [rules]  argument filters, each compiled into a set of rules whose
  *            conditions do not overlap, so the result never depends on
@@ -785,7 +785,7 @@ static int poll_notify_fd(int notify_fd, struct werr *err)
                     notify_fd, (unsigned)pfd.revents);
 }
 
-static int answer_eperm(int notify_fd, struct seccomp_notif *req,
+static int respond_eperm(int notify_fd, struct seccomp_notif *req,
                         struct seccomp_notif_resp *resp, struct werr *err)
 {
     int r;
@@ -801,7 +801,7 @@ static int answer_eperm(int notify_fd, struct seccomp_notif *req,
      * receive and respond. */
     if (seccomp_notify_id_valid(notify_fd, req->id) != 0)
         return -ENOENT;
-    return werr_errno(err, r, "answering seccomp notification %" PRIu64
+    return werr_errno(err, r, "responding to seccomp notification %" PRIu64
                               " failed",
                       (uint64_t)req->id);
 }
@@ -832,7 +832,7 @@ int sandbox_seccomp_handle_notification(int notify_fd,
         struct sandbox_seccomp_denial denial;
 
         fill_denial(req, &denial);
-        r = answer_eperm(notify_fd, req, resp, err);
+        r = respond_eperm(notify_fd, req, resp, err);
         if (r == 0 || r == -ENOENT)
             *ret = denial;
     }

@@ -3,7 +3,7 @@
  * The filter is built from a readable profile (config/seccomp.profile,
  * embedded in the binary as config_seccomp_profile).  Syscalls on the
  * allowlist run; known-dangerous ones are reported to the supervisor
- * through a user-notification descriptor and answered with EPERM; every
+ * through a user-notification descriptor and fail with EPERM; every
  * other syscall fails with ENOSYS so that libc falls back; foreign
  * architectures and x32 numbers kill the process. */
 #ifndef WARDEN_SANDBOX_SECCOMP_H
@@ -24,10 +24,10 @@ int sandbox_seccomp_check_profile(const char *profile_text, struct werr *err);
 /* Empty every capability set (effective, permitted, inheritable, bounding,
  * ambient) of the calling thread, lock the securebits, set no_new_privs,
  * and read the state back to prove the drop (setuid(0) and raising
- * CAP_SYS_ADMIN must fail).  Call after switching to the sandbox user;
- * clearing the bounding set needs CAP_SETPCAP, so set PR_SET_KEEPCAPS
- * before the uid switch (this function raises CAP_SETPCAP from the
- * permitted set and clears everything afterwards). */
+ * CAP_SYS_ADMIN must fail).  Call after switching to the sandbox user.
+ * Clearing the bounding set needs CAP_SETPCAP, so set PR_SET_KEEPCAPS
+ * before the uid switch.  This function then raises CAP_SETPCAP from the
+ * permitted set and clears everything afterwards. */
 int sandbox_drop_privileges(struct werr *err);
 
 /* Load the filter compiled from profile_text into the calling process.
@@ -46,9 +46,9 @@ struct sandbox_seccomp_denial {
     uint64_t args[6];
 };
 
-/* Receive one notification from notify_fd, answer it with EPERM and fill
+/* Receive one notification from notify_fd, respond to it with EPERM and fill
  * ret.  Return 0, -EAGAIN when nothing is pending (the fd may be polled),
- * -ENOENT when the target died before the answer (ret is filled when the
+ * -ENOENT when the target died before the response (ret is filled when the
  * request could still be read, so the denial can be recorded), or -EPIPE
  * when no process uses the filter any more (the descriptor reports
  * POLLHUP and can be closed). */

@@ -4,7 +4,7 @@
  *
  * The child drops to uid/gid 65534 when started as root, drops every
  * capability, installs the filter, sends the notification descriptor to
- * the parent over a socket pair and executes CMD.  The parent answers each
+ * the parent over a socket pair and executes CMD.  The parent responds to each
  * notification with EPERM, prints "denied SYSCALL pid N" on stderr for it,
  * and exits with the child's status, or 128 + the signal that killed it.
  * With --expect-notify it exits 1 if no notification arrived. */
@@ -109,7 +109,7 @@ static _Noreturn void run_child(int sock, const char *profile, char **argv)
     _exit(127);
 }
 
-/* Answer every pending notification; return how many were denials. */
+/* Respond to every pending notification; return how many there were. */
 static unsigned drain_notifications(int notify_fd)
 {
     unsigned count = 0;

@@ -3,7 +3,7 @@
  * Filter tests fork a child that drops to uid 65534, drops every
  * capability, installs the shipped filter, sends the notification
  * descriptor to the parent and then makes one call; the child's exit code
- * says whether the call behaved as expected, and the parent answers and
+ * reports whether the call behaved as expected, and the parent responds to and
  * counts the notifications.  They need root and skip otherwise. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,7 +42,7 @@
 
 struct filtered_run {
     int status;                 /* waitpid() status of the child */
-    unsigned denials;           /* notifications answered */
+    unsigned denials;           /* notifications responded to */
     char last_denied[64];       /* syscall name of the last one */
 };
 
