@@ -1,9 +1,9 @@
 /* Namespaces and probes for the netpolicy tests.
  *
- * Every test binary that includes this calls testns_enter() first: it
+ * Every test binary that includes this calls testns_enter() first.  It
  * moves the whole process into a fresh network and mount namespace and
- * checks that the namespace really changed, so that nothing the tests do
- * touches the machine's own links, routes or rules.  "Sandboxes" are
+ * checks that the namespace changed, so the tests never touch the
+ * machine's own links, routes or rules.  "Sandboxes" are
  * forked children in namespaces of their own; each listens on TCP port
  * SANDBOX_TCP_PORT so that another sandbox's failed connection proves a
  * drop and not a missing listener. */
