@@ -160,11 +160,18 @@ static void print_session(json_t *session)
                json_string_value(
                    json_object_get(chained, "recording_sha256")));
     else
-        printf("%-18s no session.end event names this recording\n",
-               "sealed in");
-    printf("%-18s %s\n", "recording intact",
-           json_is_true(intact) ? "yes" : "NO: it does not match the hash "
-                                          "in the audit chain");
+        printf("%-18s no session.end event names this recording (the "
+               "session is running,\n%-18s or it ended without an exit "
+               "record)\n",
+               "sealed in", "");
+    if (json_is_true(intact))
+        printf("%-18s yes\n", "recording intact");
+    else if (json_is_false(intact))
+        printf("%-18s NO: it does not match the hash in the audit chain\n",
+               "recording intact");
+    else
+        printf("%-18s unknown until the session.end event seals it\n",
+               "recording intact");
 }
 
 static int session_show(struct cli *cli, int argc, char **argv)
@@ -261,10 +268,13 @@ static int session_play(struct cli *cli, int argc, char **argv)
                  0, &result, fds, &nfds);
     if (r != 0)
         return r;
-    if (!json_is_true(json_object_get(result, "recording_intact")))
+    if (json_is_false(json_object_get(result, "recording_intact")))
         cli_error(cli, "warning: the recording of session %s does not match "
                   "the SHA-256 sealed in the audit chain: it was altered",
                   pos[0]);
+    else if (!json_is_true(json_object_get(result, "recording_intact")))
+        cli_error(cli, "warning: the recording of session %s is not sealed "
+                  "in the audit chain yet, so it cannot be checked", pos[0]);
     if (nfds != 1) {
         cli_error(cli, "wardend sent %zu descriptors with the recording, "
                   "expected 1", nfds);

@@ -698,10 +698,14 @@ static int check_recording(struct request *req, json_t *session, int *ret_fd,
                                       "seq", (json_int_t)found.seq,
                                       "recording_sha256", found.sha256));
     /* The chained hash is what counts: the sandboxes row can be edited
-     * without breaking any chain. */
-    json_object_set_new(session, "recording_intact",
-                        json_boolean(fd >= 0 && found.seq > 0 &&
-                                     strcmp(found.sha256, actual) == 0));
+     * without breaking any chain.  A session still running has no
+     * session.end event yet, so its recording cannot be checked (null). */
+    if (found.seq > 0)
+        json_object_set_new(session, "recording_intact",
+                            json_boolean(fd >= 0 &&
+                                         strcmp(found.sha256, actual) == 0));
+    else
+        json_object_set_new(session, "recording_intact", json_null());
     *ret_fd = TAKE_FD(fd);
     return 0;
 }

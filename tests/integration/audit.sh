@@ -166,6 +166,12 @@ SHA1=$("$MAKE_RECORDING" --state "$T/state" --tenant aviation --id sbx-1 \
     --login alice --uid 2001 --text flight-data-42)
 SHA2=$("$MAKE_RECORDING" --state "$T/state" --tenant rail --id sbx-2 \
     --login bob --uid 2002 --text rail-data-7 --exit-code 3)
+# A running session: recorded, but not yet sealed by a session.end event.
+cp "$T/state/recordings/aviation/sbx-1.cast" "$T/state/recordings/aviation/sbx-3.cast"
+sqlite3 "$T/state/warden.db" "INSERT INTO sandboxes (id, tenant_id, login,
+    uid, kind, started_at, command, recording) SELECT 'sbx-3', id, 'alice',
+    2001, 'shell', strftime('%s', 'now'), '[\"/bin/sh\"]',
+    'aviation/sbx-3.cast' FROM tenants WHERE name = 'aviation'"
 start_daemon
 expect_ok "session list" "$WARDEN" session list
 expect_match "list has both sessions" "sbx-1 +aviation +alice +shell .* 0 +yes" "$LAST_OUT"
@@ -181,6 +187,12 @@ expect_fail "operator cannot list another tenant" 4 "only their own tenant's ses
 expect_ok "session show" "$WARDEN" session show sbx-1
 expect_match "show names the sealing event" "sealed in +tenant:aviation seq [0-9]+, sha256 $SHA1" "$LAST_OUT"
 expect_match "show says intact" "recording intact +yes" "$LAST_OUT"
+expect_match "running session listed" "sbx-3 +aviation +alice +shell .* - +running +yes" \
+    "$("$WARDEN" session list)"
+expect_ok "show a running session" "$WARDEN" session show sbx-3
+expect_match "running session not sealed yet" "recording intact +unknown until" "$LAST_OUT"
+out=$("$WARDEN" session play sbx-3 --speed 0 2>&1)
+expect_match "playing an unsealed recording warns" "not sealed in the audit chain yet" "$out"
 expect_fail "operator cannot see another tenant's session" 3 "session 'sbx-2' not found" \
     as_uid 2001 "$WARDEN" session show sbx-2
 expect_fail "unknown session" 3 "session 'sbx-9' not found" "$WARDEN" session show sbx-9
