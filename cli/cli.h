@@ -93,5 +93,7 @@ int cli_cmd_audit(struct cli *cli, int argc, char **argv);
 int cli_cmd_session(struct cli *cli, int argc, char **argv);
 int cli_cmd_shell(struct cli *cli, int argc, char **argv);
 int cli_cmd_run(struct cli *cli, int argc, char **argv);
+int cli_cmd_dataset(struct cli *cli, int argc, char **argv);
+int cli_cmd_grant(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
     {"session", cli_cmd_session, "list and play back recorded sessions"},
     {"shell", cli_cmd_shell, "open a shell in your tenant's sandbox"},
     {"run", cli_cmd_run, "run a program in your tenant's sandbox"},
+    {"dataset", cli_cmd_dataset, "register datasets and their masking rules"},
+    {"grant", cli_cmd_grant, "grant datasets to tenants, revoke, list"},
     {NULL, NULL, NULL},
 };
 

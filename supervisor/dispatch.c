@@ -15,6 +15,7 @@ static const struct verb *const verb_tables[] = {
     tenant_verbs,
     user_verbs,
     audit_verbs,
+    dataset_verbs,
 };
 
 static const char *const role_names[] = {"admin", "operator", "reviewer",
@@ -257,7 +258,8 @@ static int run_handler(struct request *req, const struct verb *v,
     r = v->fn(req, ret_result, err);
     if (r >= 0)
         r = record_event(req->d, &req->caller, req->tenant, v->name,
-                         req->object, "ok", req->details, err);
+                         req->object, req->deferred ? "accepted" : "ok",
+                         req->details, err);
     if (r >= 0)
         r = db_commit(req->d->db, err);
     if (r < 0) {
@@ -329,7 +331,8 @@ int dispatch_request(struct conn *c, struct daemon *d, const char *line)
     r = run_handler(&req, v, &result, &err);
     if (r < 0)
         goto fail;
-    reply_ok(c, req.id, result, req.reply_fds, req.n_reply_fds);
+    if (!req.deferred)
+        reply_ok(c, req.id, result, req.reply_fds, req.n_reply_fds);
     json_decref(result);
     close_request_fds(&req);
     json_decref(req.details);
