@@ -944,6 +944,31 @@ static int stat_value(const struct cgroup_setup *cg, enum cgroup_controller c,
     return r;
 }
 
+/* v1 counts oom_kill in the victim's cgroup and does not propagate it,
+ * so a tenant's count adds its sandboxes' counts. */
+static void add_children_v1(const struct cgroup_setup *cg,
+                            enum cgroup_controller c, const char *tenant,
+                            const char *file, const char *key, uint64_t *sum)
+{
+    char dir[PATH_MAX];
+    struct dirent *de;
+    DIR *d;
+
+    cg_file(cg, ctrl_index(cg, c), tenant, NULL, NULL, dir, sizeof(dir));
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        uint64_t v = 0;
+
+        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+            continue;
+        if (stat_value(cg, c, tenant, de->d_name, file, key, &v) >= 0)
+            *sum += v;
+    }
+    closedir(d);
+}
+
 static int read_stats(const struct cgroup_setup *cg, const char *tenant,
                       const char *sb, struct cgroup_stats *st)
 {
@@ -971,6 +996,20 @@ static int read_stats(const struct cgroup_setup *cg, const char *tenant,
                        &st->pids_max_hits);
     if (r >= 0)
         r = frozen_state(cg, tenant, sb, &st->frozen);
+    if (r >= 0 && !v2) {
+        uint64_t memsw = 0;
+
+        /* With memory+swap limited too, the memsw counter fails first. */
+        r = stat_value(cg, m, tenant, sb, "memory.memsw.failcnt", NULL,
+                       &memsw);
+        st->memory_max_hits += memsw;
+    }
+    if (r >= 0 && !v2 && !sb) {
+        add_children_v1(cg, m, tenant, "memory.oom_control", "oom_kill",
+                        &st->oom_kills);
+        add_children_v1(cg, p, tenant, "pids.events", "max",
+                        &st->pids_max_hits);
+    }
     return r;
 }
 

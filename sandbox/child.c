@@ -60,8 +60,12 @@ static int become_root(struct werr *err)
     return 0;
 }
 
+/* Switch to the sandbox user, keeping the permitted capabilities so that
+ * sandbox_drop_privileges() can still empty the bounding set. */
 static int become_user(const struct sandbox_spec *spec, struct werr *err)
 {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return werr_errno(err, neg_errno(), "setting PR_SET_KEEPCAPS failed");
     if (setresgid(spec->gid, spec->gid, spec->gid) < 0 ||
         setresuid(spec->uid, spec->uid, spec->uid) < 0)
         return werr_errno(err, neg_errno(), "switching to uid %u gid %u failed",

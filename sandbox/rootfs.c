@@ -609,7 +609,7 @@ int rootfs_mount_proc(int root, struct werr *err)
         "proc/kcore",      "proc/keys",       "proc/timer_list",
         "proc/sched_debug", "proc/kallsyms",  "proc/latency_stats",
         "proc/timer_stats", "proc/kpagecount", "proc/kpageflags",
-        "proc/kpagecgroup", "proc/config.gz",
+        "proc/kpagecgroup", "proc/config.gz", "proc/kmsg",
     };
     static const char *const masked_dirs[] = {"proc/acpi", "proc/scsi",
                                               "proc/asound", "proc/driver"};

@@ -177,7 +177,9 @@ _Noreturn static void launcher_main(const struct sandbox_child_args *args)
     struct clone_args ca = {
         .flags = NAMESPACE_FLAGS | CLONE_PARENT | CLONE_PIDFD,
         .pidfd = (uint64_t)(uintptr_t)&pidfd,
-        .exit_signal = SIGCHLD,
+        /* Must be 0 with CLONE_PARENT: the init inherits the launcher's
+         * exit signal, SIGCHLD. */
+        .exit_signal = 0,
     };
     long pid = syscall(SYS_clone3, &ca, sizeof(ca));
     char msg[256];
