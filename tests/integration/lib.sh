@@ -169,3 +169,36 @@ finish() {
     fi
     exit 0
 }
+
+# File an emergency plan for tenant NAME and activate it.
+activate_tenant() {
+    printf 'Emergency response plan of %s: contact the platform on-call.\n' \
+        "$1" > "$T/plan-$1.txt"
+    "$WARDEN" tenant plan "$1" "$T/plan-$1.txt" >/dev/null &&
+        "$WARDEN" tenant activate "$1" >/dev/null
+}
+
+# Register an operator who meets every prerequisite:
+# add_operator LOGIN UID TENANT
+add_operator() {
+    "$WARDEN" user add "$1" --uid "$2" --name "Operator $1" \
+        --id-number "$(make_id_number $(( $2 % 1000 )))" --role operator \
+        --tenant "$3" >/dev/null &&
+        "$WARDEN" user agree "$1" >/dev/null &&
+        "$WARDEN" user train "$1" >/dev/null &&
+        "$WARDEN" user approve "$1" >/dev/null
+}
+
+# Host directory of LOGIN's home in TENANT's workspace.
+home_of() {
+    echo "$T/state/workspaces/$2/$1"
+}
+
+# Copy a file into LOGIN's home (TENANT), owned by the sandbox user.
+put_in_home() {
+    local login=$1 tenant=$2 src=$3 base
+    base=$(sqlite3 "$T/state/warden.db" "SELECT uid_base FROM tenants WHERE name = '$tenant'")
+    mkdir -p "$(home_of "$login" "$tenant")"
+    cp "$src" "$(home_of "$login" "$tenant")/"
+    chown -R $((base + 1000)):$((base + 1000)) "$(home_of "$login" "$tenant")"
+}
