@@ -39,12 +39,21 @@ static void hash_text(crypto_hash_sha256_state *st, const char *s)
     crypto_hash_sha256_update(st, (const unsigned char *)s, n);
 }
 
+/* Decimal ASCII of v.  snprintf() took about 5 % of verification time. */
 static void hash_int(crypto_hash_sha256_state *st, int64_t v)
 {
     char buf[24];
+    char *p = buf + sizeof(buf) - 1;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-    snprintf(buf, sizeof(buf), "%lld", (long long)v);
-    hash_text(st, buf);
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        *--p = '-';
+    hash_text(st, p);
 }
 
 void audit_event_hash(const struct audit_event *ev,

@@ -43,17 +43,20 @@ static int send_op(int fd, enum proc_cn_mcast_op op, uint32_t seq)
     return 0;
 }
 
-/* The proc_event inside a connector message, or NULL if it is not one. */
-static const struct proc_event *message_event(const struct nlmsghdr *nlh)
+/* Copy the proc_event out of a connector message; false if it is not
+ * one.  The event sits at offset 36 of the datagram, which is not aligned
+ * for its 64-bit timestamp, so it is copied rather than cast. */
+static bool message_event(const struct nlmsghdr *nlh, struct proc_event *ret)
 {
     const struct cn_msg *msg = mnl_nlmsg_get_payload(nlh);
 
     if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*msg) ||
         msg->id.idx != CN_IDX_PROC || msg->id.val != CN_VAL_PROC ||
-        msg->len < sizeof(struct proc_event) ||
+        msg->len < sizeof(*ret) ||
         mnl_nlmsg_get_payload_len(nlh) < sizeof(*msg) + msg->len)
-        return NULL;
-    return (const struct proc_event *)msg->data;
+        return false;
+    memcpy(ret, msg->data, sizeof(*ret));
+    return true;
 }
 
 /* Receive one datagram from the kernel; other senders are dropped. */
@@ -89,10 +92,11 @@ static int wait_ack(int fd, uint32_t seq)
         for (int len = (int)(n > 0 ? n : 0); mnl_nlmsg_ok(nlh, len);
              nlh = mnl_nlmsg_next(nlh, &len)) {
             const struct cn_msg *msg = mnl_nlmsg_get_payload(nlh);
-            const struct proc_event *ev = message_event(nlh);
+            struct proc_event ev;
 
-            if (ev && ev->what == PROC_EVENT_NONE && msg->ack == seq + 1)
-                return -(int)ev->event_data.ack.err;
+            if (message_event(nlh, &ev) && ev.what == PROC_EVENT_NONE &&
+                msg->ack == seq + 1)
+                return -(int)ev.event_data.ack.err;
         }
     }
     return -ETIMEDOUT;
@@ -186,11 +190,11 @@ static int dispatch(const char *buf, ssize_t n, procev_fn fn, void *userdata)
 
     for (int len = (int)n; mnl_nlmsg_ok(nlh, len);
          nlh = mnl_nlmsg_next(nlh, &len)) {
-        const struct proc_event *kev = message_event(nlh);
+        struct proc_event kev;
         struct procev_event ev;
         int r;
 
-        if (!kev || !convert(kev, &ev))
+        if (!message_event(nlh, &kev) || !convert(&kev, &ev))
             continue;
         if ((r = fn(&ev, userdata)) < 0)
             return r;
