@@ -122,10 +122,10 @@ static int grant_create_batch(struct daemon *d, const char *dataset,
     }
     snprintf(object, sizeof(object), "dataset:%s", dataset);
     if (r == 0)
-        r = record_event(d, by, tenant, "grant.created", object, "ok",
-                         json_pack("{s:s, s:I}", "scenario", scenario,
-                                   "grant", (json_int_t)grant_id),
-                         err);
+        r = record_event_owned(d, by, tenant, "grant.created", object, "ok",
+                               json_pack("{s:s, s:I}", "scenario", scenario,
+                                         "grant", (json_int_t)grant_id),
+                               err);
     if (r == 0)
         r = dataviews_schedule(d, grant_id, true, by, batch, err);
     json_decref(t.scenarios);

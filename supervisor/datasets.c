@@ -228,8 +228,9 @@ static int record_exceptions(struct daemon *d, const struct caller *by,
 
     snprintf(object, sizeof(object), "dataset:%s", dataset);
     if (json_array_size(list) > 0)
-        r = record_event(d, by, NULL, "dataset.pii_exception", object, "ok",
-                         json_pack("{s:O}", "kept_columns", list), err);
+        r = record_event_owned(d, by, NULL, "dataset.pii_exception",
+                               object, "ok",
+                               json_pack("{s:O}", "kept_columns", list), err);
     json_decref(list);
     return r;
 }
@@ -785,7 +786,7 @@ static int add_commit(struct daemon *d, struct add_job *job, json_t *report,
                               json_object_get(report, "profile"), job->rules,
                               err);
     if (r == 0)
-        r = record_event(
+        r = record_event_owned(
             d, &job->request.caller, NULL, "dataset.registered",
             job->request.object, "ok",
             json_pack("{s:O, s:O, s:O, s:s, s:i, s:s, s:o, s:b}", "sha256",

@@ -20,6 +20,20 @@
 /* Sandboxes run as uid and gid 1000 inside, uid_base + 1000 on the host. */
 #define SANDBOX_ID_OFFSET 1000
 
+/* record_event() that takes over details, which record_event() borrows. */
+static inline int record_event_owned(struct daemon *d,
+                                     const struct caller *who,
+                                     const char *tenant, const char *action,
+                                     const char *object, const char *result,
+                                     json_t *details, struct werr *err)
+{
+    int r = record_event(d, who, tenant, action, object, result, details,
+                         err);
+
+    json_decref(details);
+    return r;
+}
+
 /* A registered dataset as stored. */
 struct dataset {
     int64_t id;

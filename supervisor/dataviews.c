@@ -309,9 +309,9 @@ static int block_view(struct daemon *d, const struct grant_row *g,
     r = set_view_state(d, g->id, "blocked", note, -1, err);
     snprintf(object, sizeof(object), "dataset:%s", g->dataset);
     if (r == 0)
-        r = record_event(d, by, g->tenant, "dataview.blocked", object,
-                         "blocked", json_pack("{s:s}", "reason", reason),
-                         err);
+        r = record_event_owned(d, by, g->tenant, "dataview.blocked", object,
+                               "blocked",
+                               json_pack("{s:s}", "reason", reason), err);
     return r;
 }
 
@@ -512,8 +512,9 @@ static int apply_build(struct daemon *d, struct view_job *job,
                               (json_int_t)rows);
     }
     if (r == 0)
-        r = record_event(d, &job->by, job->grant.tenant, "dataview.built",
-                         object, "ok", json_deep_copy(report), err);
+        r = record_event_owned(d, &job->by, job->grant.tenant,
+                               "dataview.built", object, "ok",
+                               json_deep_copy(report), err);
     return r;
 }
 
