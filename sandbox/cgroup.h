@@ -109,6 +109,10 @@ int cgroup_tenant_kill(struct cgroup_setup *cg, const char *tenant,
 /* Remove the empty sandbox cgroups of the tenant, then the tenant's. */
 int cgroup_tenant_remove(struct cgroup_setup *cg, const char *tenant,
                          struct werr *err);
+/* Counters of the tenant.  v1 counts oom_kill and pids.events in the
+ * victim's own cgroup without propagating them, so the tenant's figures add
+ * those of its sandboxes that still exist: read them after a sandbox ends
+ * and before cgroup_sandbox_remove() (or sandbox_destroy()). */
 int cgroup_tenant_stats(const struct cgroup_setup *cg, const char *tenant,
                         struct cgroup_stats *ret, struct werr *err);
 
