@@ -6,7 +6,7 @@
  *     <base>/<tenant>/<sandbox id>
  *
  * Limits are set on the tenant directory and optionally on a sandbox.  On
- * v2 the base lives in the unified tree; on v1 the same three levels exist
+ * v2 the base lives in the unified tree.  On v1 the same three levels exist
  * in each of the memory, pids, cpu and freezer hierarchies.  v2 is chosen
  * only when its tree offers the memory and pids controllers to the parent
  * cgroup; a hybrid host whose unified tree holds no usable controller gets

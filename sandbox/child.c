@@ -2,11 +2,11 @@
  *
  * The child starts as pid 1 of the new pid namespace.  It waits for the
  * supervisor to write its uid maps, builds the root, then forks the
- * workload and stays as init: it reaps every process of the namespace,
- * forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the
- * workload and exits when the workload does, writing the workload's wait
- * status to the status pipe first.  Its exit code mirrors it (the exit
- * code, or 128 + signal).
+ * workload and stays as init.  The init reaps every process of the
+ * namespace and forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and
+ * SIGUSR2 to the workload.  When the workload exits, the init writes the
+ * workload's wait status to the status pipe and exits with the same code
+ * (the exit code, or 128 + signal).
  *
  * The init drops to the sandbox user and empties its capabilities like
  * the workload, but runs without the seccomp filter, because the filter is
@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,7 +249,7 @@ _Noreturn static void init_run(const struct sandbox_child_args *a)
         workload_exec(a, &old);
 
     /* The init keeps no end of the workload's terminal or pipes, so the
-     * supervisor sees end-of-file when the workload's side closes. */
+     * supervisor reads end-of-file when the workload's side closes. */
     null = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int i = 0; i < 3; i++)
         if (null < 0 || dup2(null, i) < 0)
@@ -276,6 +277,10 @@ _Noreturn void sandbox_child_main(const struct sandbox_child_args *a)
     if (sync_recv(a->sync_fd, &m, &fd) != 1 || m.type != SYNC_GO)
         _exit(1);
 
+    /* The supervisor may run with a strict umask such as 077, but the
+     * directories and files of the new root must be usable by the sandbox
+     * user. */
+    umask(022);
     if (become_root(&err) < 0)
         fail(a->sync_fd, &err);
     if (unshare(CLONE_NEWCGROUP) < 0) {

@@ -1,7 +1,7 @@
 /* Escape probe: devices visible in /dev.
  *
- * /dev may hold only null, zero, full, random, urandom, tty, ptmx, pts,
- * shm and the fd, stdin, stdout and stderr links; disks, /dev/mem and
+ * /dev may contain only null, zero, full, random, urandom, tty, ptmx, pts,
+ * shm and the fd, stdin, stdout and stderr links.  Disks, /dev/mem and
  * /dev/kmsg must not exist. */
 #define _GNU_SOURCE
 #include "syscall-probe.h"

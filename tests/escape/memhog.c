@@ -2,7 +2,7 @@
  *
  * A child allocates and touches 1 MiB blocks without end (up to 64 GiB).
  * The probe passes when the child is killed with SIGKILL, as the OOM
- * killer does at the cgroup memory limit; an allocation failure or a
+ * killer does at the cgroup memory limit.  An allocation failure or a
  * normal exit fails it. */
 #define _GNU_SOURCE
 #include "syscall-probe.h"

@@ -1,7 +1,8 @@
-/* Tests for sandbox_start() and friends, against the real kernel.
+/* Tests for sandbox_start(), sandbox_wait(), sandbox_kill() and
+ * sandbox_destroy() against the real kernel.
  *
- * Each test runs a small shell command in a sandbox and checks its output,
- * its exit status or what the supervisor sees from outside (host uids,
+ * Each test runs a small command in a sandbox and checks its output, its
+ * exit status or what the supervisor reads from outside (host uids,
  * cgroup counters).  They need root and skip otherwise; cgroup tests use a
  * unique base cgroup below this process's own and remove it. */
 #include <setjmp.h>
