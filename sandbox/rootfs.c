@@ -337,7 +337,9 @@ void rootfs_plan_free(struct rootfs_plan *plan)
 #define NO_LINKS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
 /* Open the directory holding path's last component, creating missing
- * directories one component at a time.  No component may be a symbolic
+ * directories one component at a time.  NOTE: directories created inside
+ * a tenant's home for a bind target stay there, owned by uid 0 of the
+ * sandbox.  No component may be a symbolic
  * link; mounts may be crossed (a bind target may lie in the home).
  * *ret_name points into buf. */
 static int open_parent(int root, const char *path, char *buf, size_t size,

@@ -181,6 +181,8 @@ _Noreturn static void launcher_main(const struct sandbox_child_args *args)
          * exit signal, SIGCHLD. */
         .exit_signal = 0,
     };
+    /* NOTE: after a raw clone3 glibc's cached thread id in the child is
+     * the launcher's, so the init must not use raise() or abort(). */
     long pid = syscall(SYS_clone3, &ca, sizeof(ca));
     char msg[256];
 
