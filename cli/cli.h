@@ -95,5 +95,6 @@ int cli_cmd_shell(struct cli *cli, int argc, char **argv);
 int cli_cmd_run(struct cli *cli, int argc, char **argv);
 int cli_cmd_dataset(struct cli *cli, int argc, char **argv);
 int cli_cmd_grant(struct cli *cli, int argc, char **argv);
+int cli_cmd_report(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     {"run", cli_cmd_run, "run a program in your tenant's sandbox"},
     {"dataset", cli_cmd_dataset, "register datasets and their masking rules"},
     {"grant", cli_cmd_grant, "grant datasets to tenants, revoke, list"},
+    {"report", cli_cmd_report, "annual tenant reports and the platform overview"},
     {NULL, NULL, NULL},
 };
 

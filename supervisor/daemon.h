@@ -263,6 +263,30 @@ int dataset_rawset_path(struct daemon *d, const char *dataset,
 int dataset_rawsets_of_tenant(struct daemon *d, const char *tenant,
                               json_t **ret, struct werr *err);
 
+/* lifecycle.c: pending -> active <-> suspended -> terminated -> purged.
+ * A term ends at the end of its term_end day (UTC). */
+/* Fail with -EACCES and a message naming the state, since when and why,
+ * unless tenant is active and its term has not ended.  Call it before
+ * starting anything new for a tenant (sessions, jobs, requests). */
+int tenant_require_active(struct daemon *d, const char *tenant,
+                          struct werr *err);
+/* The first second after the term ending on the day term_end, or -1. */
+time_t tenant_term_end(const char *term_end);
+/* The first second at which a tenant terminated at terminated_at may have
+ * its audit records purged (retention_days later). */
+time_t tenant_retention_end(const struct daemon *d, int64_t terminated_at);
+/* Terminate tenants whose term or deadline has passed and resume pending
+ * destructions; call after db_open() and loop_setup(), before accepting
+ * requests. */
+int lifecycle_start(struct daemon *d, struct werr *err);
+/* The same checks every expiry_check_seconds; call from the timer. */
+void lifecycle_periodic(struct daemon *d);
+/* Count the non-directories and the bytes of regular files of the tree at
+ * name below dirfd, opening each directory without following links.  A
+ * missing tree counts nothing. */
+int tree_usage_at(int dirfd, const char *name, uint64_t *files,
+                  uint64_t *bytes);
+
 /* Verb tables, one per file. */
 extern const struct verb status_verbs[];
 extern const struct verb tenant_verbs[];
@@ -270,4 +294,6 @@ extern const struct verb user_verbs[];
 extern const struct verb audit_verbs[];
 extern const struct verb dataset_verbs[];
 
+extern const struct verb lifecycle_verbs[];
+extern const struct verb report_verbs[];
 #endif

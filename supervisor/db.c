@@ -105,6 +105,32 @@ static const char *const migrations[] = {
     ");"
     "CREATE UNIQUE INDEX grants_active ON grants (dataset_id, tenant_id)"
     "  WHERE revoked_at IS NULL;",
+
+    /* 4: the authorization lifecycle: the emergency response plan,
+     * suspension, termination and purge, and what termination destroyed. */
+    "ALTER TABLE tenants ADD COLUMN plan_text TEXT;"
+    "ALTER TABLE tenants ADD COLUMN plan_sha256 TEXT;"
+    "ALTER TABLE tenants ADD COLUMN plan_filed_by TEXT;"
+    "ALTER TABLE tenants ADD COLUMN plan_filed_at INTEGER;"
+    "ALTER TABLE tenants ADD COLUMN state_changed_at INTEGER;"
+    "ALTER TABLE tenants ADD COLUMN suspension_reason TEXT;"
+    "ALTER TABLE tenants ADD COLUMN suspension_deadline TEXT;" /* YYYY-MM-DD */
+    "ALTER TABLE tenants ADD COLUMN termination_reason TEXT;"
+    "ALTER TABLE tenants ADD COLUMN terminated_at INTEGER;"
+    "ALTER TABLE tenants ADD COLUMN purged_at INTEGER;"
+    "CREATE TABLE destructions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  status TEXT NOT NULL DEFAULT 'pending'," /* pending or done */
+    "  reason TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL,"
+    "  finished_at INTEGER,"
+    "  files INTEGER,"                    /* counted before deleting */
+    "  bytes INTEGER,"
+    "  datasets TEXT NOT NULL,"           /* JSON array of names */
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT"
+    ");",
 };
 
 int db_error(sqlite3 *db, int rc, const char *what, struct werr *err)

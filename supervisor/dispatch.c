@@ -16,6 +16,8 @@ static const struct verb *const verb_tables[] = {
     user_verbs,
     audit_verbs,
     dataset_verbs,
+    lifecycle_verbs,
+    report_verbs,
 };
 
 static const char *const role_names[] = {"admin", "operator", "reviewer",

@@ -169,6 +169,8 @@ static int start(struct daemon *d, struct werr *err)
     if (r == 0)
         r = loop_setup(d, err);
     if (r == 0)
+        r = lifecycle_start(d, err);
+    if (r == 0)
         r = server_listen(d, err);
     return r;
 }
@@ -191,6 +193,7 @@ void daemon_periodic(struct daemon *d)
     time_t now = daemon_now(d);
     int r;
 
+    lifecycle_periodic(d);
     if (now - last_checkpoint < (time_t)d->cfg.checkpoint_seconds)
         return;
     last_checkpoint = now;
