@@ -92,9 +92,19 @@ int cli_cmd_user(struct cli *cli, int argc, char **argv);
 int cli_cmd_audit(struct cli *cli, int argc, char **argv);
 int cli_cmd_session(struct cli *cli, int argc, char **argv);
 int cli_cmd_shell(struct cli *cli, int argc, char **argv);
+int cli_cmd_sandbox(struct cli *cli, int argc, char **argv);
+int cli_cmd_job(struct cli *cli, int argc, char **argv);
+int cli_cmd_tenant_net(struct cli *cli, int argc, char **argv);
+int cli_cmd_tenant_allow(struct cli *cli, int argc, char **argv);
+int cli_cmd_tenant_deny(struct cli *cli, int argc, char **argv);
 int cli_cmd_run(struct cli *cli, int argc, char **argv);
 int cli_cmd_dataset(struct cli *cli, int argc, char **argv);
 int cli_cmd_grant(struct cli *cli, int argc, char **argv);
 int cli_cmd_report(struct cli *cli, int argc, char **argv);
+int cli_cmd_export(struct cli *cli, int argc, char **argv);
+int cli_cmd_data(struct cli *cli, int argc, char **argv);
+int cli_cmd_request(struct cli *cli, int argc, char **argv);
+int cli_cmd_import(struct cli *cli, int argc, char **argv);
+int cli_cmd_review(struct cli *cli, int argc, char **argv);
 
 #endif

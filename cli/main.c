@@ -13,9 +13,16 @@ static const struct cli_command commands[] = {
     {"session", cli_cmd_session, "list and play back recorded sessions"},
     {"shell", cli_cmd_shell, "open a shell in your tenant's sandbox"},
     {"run", cli_cmd_run, "run a program in your tenant's sandbox"},
+    {"sandbox", cli_cmd_sandbox, "list and end running sandboxes"},
+    {"job", cli_cmd_job, "submit and follow production jobs"},
     {"dataset", cli_cmd_dataset, "register datasets and their masking rules"},
     {"grant", cli_cmd_grant, "grant datasets to tenants, revoke, list"},
     {"report", cli_cmd_report, "annual tenant reports and the platform overview"},
+    {"export", cli_cmd_export, "submit, fetch and verify exports"},
+    {"data", cli_cmd_data, "request a dataset for a scenario"},
+    {"request", cli_cmd_request, "list or withdraw your tenant's requests"},
+    {"import", cli_cmd_import, "submit a file for import into a tenant"},
+    {"review", cli_cmd_review, "review data, import and export requests"},
     {NULL, NULL, NULL},
 };
 

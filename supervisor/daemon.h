@@ -39,6 +39,8 @@ enum role {
 #define ROLE_ANY (ROLE_ADMIN | ROLE_OPERATOR | ROLE_REVIEWER | ROLE_AUDITOR)
 
 struct conn;
+struct sbx;
+struct cgroup_setup;
 
 struct daemon {
     struct warden_config cfg;
@@ -57,6 +59,13 @@ struct daemon {
     uint64_t next_conn_id;
     time_t started_at;
     bool stopping;
+    struct netpolicy *net;          /* NULL when the network layer failed */
+    char net_error[WERR_MSG_MAX];   /* why, for internal-mode requests */
+    struct watch nflog_watch;
+    struct nflog_agg *nflog_agg;
+    struct cgroup_setup *cgroup;    /* NULL when cgroups are unusable */
+    char *seccomp_profile;          /* profile text given to sandboxes */
+    struct sbx *sandboxes;          /* running sandboxes */
 };
 
 /* loop.c */
@@ -190,6 +199,15 @@ int sandboxes_tenant_action(struct daemon *d, const char *tenant,
                             enum tenant_sandbox_action action,
                             const char *message, struct werr *err);
 
+/* Set up cgroups and the seccomp profile and end sandboxes that a
+ * previous run left behind (start); kill every sandbox (stop). */
+int sandboxes_start(struct daemon *d, struct werr *err);
+void sandboxes_stop(struct daemon *d);
+/* Attach or detach the network links of a tenant's running sandboxes
+ * after its mode changed. */
+int sandboxes_network_changed(struct daemon *d, const char *tenant,
+                              struct werr *err);
+
 /* Host directory holding a tenant's workspace (the homes of its users),
  * created on first use. */
 int workspace_path(struct daemon *d, const char *tenant, char *ret_path,
@@ -203,6 +221,16 @@ int network_tenant_cut(struct daemon *d, const char *tenant, bool cut,
 /* Remove every link and rule of a tenant (termination). */
 int network_tenant_remove(struct daemon *d, const char *tenant,
                           struct werr *err);
+/* Set up the network layer and rebuild every tenant's rules (start). */
+void network_start(struct daemon *d);
+void network_stop(struct daemon *d);
+/* Emit aggregated drop events whose window has ended (timer). */
+void network_flush_drops(struct daemon *d, bool force);
+/* Tenant index of the address pools, from its uid range. */
+unsigned network_tenant_index(const struct daemon *d, int64_t uid_base);
+/* Network mode of a tenant: 0 none, 1 internal; negative on error. */
+int network_tenant_mode(struct daemon *d, const char *tenant,
+                        unsigned *ret_index, struct werr *err);
 
 /* datajobs.c: worker processes and replies that wait for them. */
 struct deferred_request {
@@ -287,13 +315,47 @@ void lifecycle_periodic(struct daemon *d);
 int tree_usage_at(int dirfd, const char *name, uint64_t *files,
                   uint64_t *bytes);
 
+/* Refuse a sandbox or job to a caller who lacks a prerequisite. */
+int sandbox_check_prerequisites(struct request *req, struct werr *err);
+
+/* review*.c: the review queue of data, import and export requests. */
+/* Write to ret_path the host directory to bind read-only at /inbox in the
+ * tenant's sandboxes, holding its approved imports (files 0440, directory
+ * 0750, owner root, group uid_base + 1000), creating it when missing. */
+int review_inbox_dir(struct daemon *d, const char *tenant, char *ret_path,
+                     size_t size, struct werr *err);
+/* Submit every regular file below output_dir_fd (walked by descriptor,
+ * links and other non-regular files skipped and listed as failed checks)
+ * as one export request of login in tenant, with provenance (a JSON
+ * object, borrowed: "scenario", "code_sha256", "datasets", ...) stored
+ * in the request and its manifest.  Uses the caller's transaction when
+ * one is open, else its own.  Fails with -E2BIG above 14 files. */
+int review_submit_job_outputs(struct daemon *d, const char *tenant,
+                              const char *login, const char *job_id,
+                              int output_dir_fd, json_t *provenance,
+                              struct werr *err);
+/* Withdraw every pending request of tenant and revoke its released exports
+ * not yet fetched, inside the caller's transaction (termination).  Files
+ * stay until review_remove_tenant_files(). */
+int review_revoke_tenant(struct daemon *d, const char *tenant,
+                         struct werr *err);
+/* Delete the tenant's inbox and outgoing exports (data destruction);
+ * counts into the optional counters.  Quarantine copies stay as evidence
+ * of what was reviewed. */
+int review_remove_tenant_files(struct daemon *d, const char *tenant,
+                               uint64_t *files, uint64_t *bytes);
+
 /* Verb tables, one per file. */
 extern const struct verb status_verbs[];
 extern const struct verb tenant_verbs[];
 extern const struct verb user_verbs[];
+extern const struct verb network_verbs[];
+extern const struct verb sandbox_verbs[];
+extern const struct verb job_verbs[];
 extern const struct verb audit_verbs[];
 extern const struct verb dataset_verbs[];
-
 extern const struct verb lifecycle_verbs[];
 extern const struct verb report_verbs[];
+extern const struct verb review_verbs[];
+
 #endif

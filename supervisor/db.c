@@ -106,7 +106,18 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX grants_active ON grants (dataset_id, tenant_id)"
     "  WHERE revoked_at IS NULL;",
 
-    /* 4: the authorization lifecycle: the emergency response plan,
+    /* 4: network allowlists per tenant. */
+    "CREATE TABLE tenant_endpoints ("
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  address TEXT NOT NULL,"            /* ADDR/PREFIX, host bits clear */
+    "  proto TEXT NOT NULL,"
+    "  port INTEGER NOT NULL,"            /* 0: any port */
+    "  added_by TEXT NOT NULL,"
+    "  added_at INTEGER NOT NULL,"
+    "  UNIQUE (tenant_id, address, proto, port)"
+    ");",
+
+    /* 5: the authorization lifecycle: the emergency response plan,
      * suspension, termination and purge, and what termination destroyed. */
     "ALTER TABLE tenants ADD COLUMN plan_text TEXT;"
     "ALTER TABLE tenants ADD COLUMN plan_sha256 TEXT;"
@@ -130,6 +141,76 @@ static const char *const migrations[] = {
     "  datasets TEXT NOT NULL,"           /* JSON array of names */
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  last_error TEXT"
+    ");",
+
+    /* 6: production jobs. */
+    "CREATE TABLE jobs ("
+    "  id TEXT PRIMARY KEY,"              /* job-<n> */
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  login TEXT NOT NULL,"
+    "  sandbox_id TEXT,"
+    "  command TEXT NOT NULL,"            /* JSON array argv */
+    "  scenario TEXT,"
+    "  code_dir TEXT NOT NULL,"           /* below the user's home */
+    "  code_sha256 TEXT NOT NULL,"
+    "  code_files INTEGER NOT NULL,"
+    "  datasets TEXT NOT NULL,"           /* JSON [{name, sha256}] */
+    "  state TEXT NOT NULL,"              /* running, succeeded, failed */
+    "  submitted_at INTEGER NOT NULL,"
+    "  ended_at INTEGER,"
+    "  exit_code INTEGER,"
+    "  exit_signal INTEGER,"
+    "  outputs INTEGER,"                  /* files in /output at the end */
+    "  export_request TEXT,"
+    "  note TEXT"
+    ");",
+
+    /* 7: the review queue of data, import and export requests. */
+    "CREATE TABLE review_requests ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"               /* data, import or export */
+    "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+    "  submitter TEXT NOT NULL,"          /* login */
+    "  state TEXT NOT NULL,"
+    "  scenario TEXT,"
+    "  purpose TEXT NOT NULL,"
+    "  dataset TEXT,"                     /* data requests */
+    "  job_id TEXT,"                      /* exports of job outputs */
+    "  provenance TEXT,"                  /* JSON object */
+    "  revision INTEGER NOT NULL DEFAULT 1,"
+    "  checks TEXT,"                      /* JSON of the current revision */
+    "  checks_passed INTEGER,"            /* NULL while they run */
+    "  approvals_needed INTEGER NOT NULL DEFAULT 1,"
+    "  override_reason TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  decided_at INTEGER,"
+    "  released_at INTEGER,"
+    "  released_as TEXT,"                 /* inbox name, grant */
+    "  fetched_at INTEGER,"
+    "  fetched_by TEXT"
+    ");"
+    "CREATE INDEX review_requests_by_tenant ON review_requests "
+    "  (tenant_id, created_at);"
+    "CREATE TABLE review_files ("
+    "  request_id INTEGER NOT NULL REFERENCES review_requests(id),"
+    "  revision INTEGER NOT NULL,"
+    "  position INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  sha256 TEXT NOT NULL,"             /* quarantine/<sha256> */
+    "  size_bytes INTEGER NOT NULL,"
+    "  type TEXT,"                        /* detected by the checks */
+    "  PRIMARY KEY (request_id, revision, position)"
+    ");"
+    "CREATE TABLE review_decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  request_id INTEGER NOT NULL REFERENCES review_requests(id),"
+    "  revision INTEGER NOT NULL,"
+    "  reviewer TEXT NOT NULL,"
+    "  decision TEXT NOT NULL,"           /* approve, override, reject, return */
+    "  reason TEXT,"
+    "  decided_at INTEGER NOT NULL"
     ");",
 };
 

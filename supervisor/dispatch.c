@@ -14,10 +14,13 @@ static const struct verb *const verb_tables[] = {
     status_verbs,
     tenant_verbs,
     user_verbs,
+    network_verbs,
+    sandbox_verbs,
     audit_verbs,
     dataset_verbs,
     lifecycle_verbs,
     report_verbs,
+    review_verbs,
 };
 
 static const char *const role_names[] = {"admin", "operator", "reviewer",
