@@ -219,6 +219,9 @@ int review_quarantine(struct daemon *d, int fd, uint64_t max,
     out = make_temp(dir, 0600, temp, sizeof(temp));
     if (out < 0)
         return werr_errno(err, out, "creating a quarantine file failed");
+    /* TODO: the copy runs in the event loop, up to max_export_size per
+     * file; move it into the checks worker, which would need the source
+     * descriptor and a writable quarantine descriptor. */
     crypto_hash_sha256_init(&state);
     for (;;) {
         ssize_t n = pread(fd, buf, COPY_CHUNK, (off_t)total);
