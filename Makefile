@@ -83,10 +83,10 @@ $(BUILD)/libwarden.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/wardend: $(DAEMON_OBJS) $(BUILD)/libwarden.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/warden: $(CLI_OBJS) $(BUILD)/libwarden.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -100,24 +100,24 @@ $(BUILD)/gen/%_profile.c: config/%.profile
 	  echo ';'; } > $@
 
 $(BUILD)/gen/%_profile.o: $(BUILD)/gen/%_profile.c
-	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	$(Q)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    $(BUILD)/libwarden.a $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/escape/%: tests/escape/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
+	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -o $@ $<
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(PKG_LIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwarden.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libwarden.a $(PKG_LIBS)
 
 test-bins: all $(UNIT_BINS) $(ESCAPE_BINS) $(TOOL_BINS)
 

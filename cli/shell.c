@@ -61,7 +61,8 @@ static int send_resize(struct relay *r)
 {
     struct winsize ws;
 
-    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 ||
+        ws.ws_col == 0)
         return 0;
     return send_stream(r, json_pack("{s:s, s:i, s:i}", "stream", "resize",
                                     "rows", ws.ws_row, "cols", ws.ws_col));
@@ -199,7 +200,10 @@ static int start_stream(struct cli *cli, const char *verb, json_t *args,
         struct winsize ws = {.ws_row = 24, .ws_col = 80};
         const char *term = getenv("TERM");
 
-        ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+        /* A new pty reports 0x0 until someone sets its size. */
+        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0 ||
+            ws.ws_col == 0)
+            ws = (struct winsize){.ws_row = 24, .ws_col = 80};
         json_object_set_new(args, "rows", json_integer(ws.ws_row));
         json_object_set_new(args, "cols", json_integer(ws.ws_col));
         json_object_set_new(args, "term",

@@ -484,6 +484,9 @@ int cli_cmd_tenant(struct cli *cli, int argc, char **argv)
         {"terminate", tenant_terminate, NULL},
         {"purge", tenant_purge, NULL},
         {"lifecycle", tenant_lifecycle, NULL},
+        {"net", cli_cmd_tenant_net, NULL},
+        {"allow", cli_cmd_tenant_allow, NULL},
+        {"deny", cli_cmd_tenant_deny, NULL},
         {NULL, NULL, NULL},
     };
 

@@ -63,6 +63,9 @@ static void hash_sort_unique(struct hash_array *a)
 {
     size_t out = 0;
 
+    /* An empty array has no buffer, and qsort(NULL, 0, ...) is undefined. */
+    if (a->n == 0)
+        return;
     qsort(a->items, a->n, HASH_SIZE, compare_hash);
     for (size_t i = 0; i < a->n; i++) {
         if (out > 0 && memcmp(a->items[out - 1], a->items[i], HASH_SIZE) == 0)

@@ -160,6 +160,21 @@ static const char *work_dir(const struct sandbox_spec *spec,
     return buf;
 }
 
+/* Give the workload default signal handling: the supervisor blocks the
+ * signals it reads through a signalfd and ignores SIGPIPE, and both would
+ * otherwise survive execve(2) into the sandboxed program. */
+static void reset_signals(void)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t none;
+
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 _Noreturn static void workload_exec(const struct sandbox_child_args *a,
                                     const sigset_t *old_mask)
 {
@@ -171,7 +186,8 @@ _Noreturn static void workload_exec(const struct sandbox_child_args *a,
     int notify_fd = -1;
 
     close(FD_STATUS);
-    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    reset_signals();
+    (void)old_mask;
     if (setsid() < 0)
         werr_errno(&err, neg_errno(), "creating a session failed");
     else if (spec->use_pty && ioctl(0, TIOCSCTTY, 0) < 0)

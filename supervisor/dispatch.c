@@ -16,6 +16,7 @@ static const struct verb *const verb_tables[] = {
     user_verbs,
     network_verbs,
     sandbox_verbs,
+    job_verbs,
     audit_verbs,
     dataset_verbs,
     lifecycle_verbs,

@@ -169,6 +169,10 @@ static int start(struct daemon *d, struct werr *err)
     if (r == 0)
         r = loop_setup(d, err);
     if (r == 0)
+        r = sandboxes_start(d, err);
+    if (r == 0)
+        network_start(d);
+    if (r == 0)
         r = lifecycle_start(d, err);
     if (r == 0)
         r = server_listen(d, err);
@@ -178,6 +182,10 @@ static int start(struct daemon *d, struct werr *err)
 static void stop(struct daemon *d)
 {
     server_close_all(d);
+    if (d->db) {
+        sandboxes_stop(d);
+        network_stop(d);
+    }
     db_close(d);
     audit_key_clear(&d->audit_key);
     sodium_memzero(d->identity_key, sizeof(d->identity_key));
@@ -193,6 +201,7 @@ void daemon_periodic(struct daemon *d)
     time_t now = daemon_now(d);
     int r;
 
+    network_flush_drops(d, false);
     lifecycle_periodic(d);
     if (now - last_checkpoint < (time_t)d->cfg.checkpoint_seconds)
         return;
@@ -221,7 +230,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct daemon d = {.state_dir_fd = -1, .listen_watch.fd = -1};
+    struct daemon d = {.state_dir_fd = -1, .listen_watch.fd = -1,
+                       .nflog_watch.fd = -1};
     struct werr err = {0};
     bool explicit_path = false, check_only = false;
     int opt, r;

@@ -439,22 +439,28 @@ static void build_env(const struct sbx *s, const struct launch *l,
     envp[8] = NULL;
 }
 
-/* Fill the spec's binds: the caller's, then /data. */
+/* Fill the spec's binds: the caller's, then /data and /inbox, both
+ * read-only. */
 static int data_binds(struct daemon *d, const struct sbx *s,
                       const struct launch *l, struct sandbox_bind *binds,
-                      size_t *n, char *data_path, size_t size,
-                      struct werr *err)
+                      size_t *n, char paths[2][4096], struct werr *err)
 {
     int r;
 
     for (size_t i = 0; i < l->n_binds && *n < 8; i++)
         binds[(*n)++] = l->binds[i];
-    r = dataviews_dir(d, s->tenant, l->production, data_path, size, err);
+    r = dataviews_dir(d, s->tenant, l->production, paths[0], 4096, err);
+    if (r == 0)
+        r = review_inbox_dir(d, s->tenant, paths[1], 4096, err);
     if (r < 0)
         return r;
     binds[(*n)++] = (struct sandbox_bind){.source_fd = -1,
-                                          .source = data_path,
+                                          .source = paths[0],
                                           .target = "/data",
+                                          .read_only = true};
+    binds[(*n)++] = (struct sandbox_bind){.source_fd = -1,
+                                          .source = paths[1],
+                                          .target = "/inbox",
                                           .read_only = true};
     return 0;
 }
@@ -465,7 +471,7 @@ static int start_process(struct daemon *d, struct sbx *s,
     struct sandbox_spec spec;
     struct sandbox_bind binds[10];
     struct cgroup_limits limits;
-    char request_path[4096] = "", data_path[4096];
+    char request_path[4096] = "", data_paths[2][4096];
     char env[8][160];
     char *envp[9];
     size_t n_binds = 0;
@@ -478,8 +484,7 @@ static int start_process(struct daemon *d, struct sbx *s,
         if (home_fd < 0)
             return home_fd;
     }
-    r = data_binds(d, s, l, binds, &n_binds, data_path, sizeof(data_path),
-                   err);
+    r = data_binds(d, s, l, binds, &n_binds, data_paths, err);
     if (r == 0 && !l->production)
         r = open_request_socket(d, s, request_path, sizeof(request_path),
                                 err);
