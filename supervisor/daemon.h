@@ -208,6 +208,10 @@ void sandboxes_stop(struct daemon *d);
 int sandboxes_network_changed(struct daemon *d, const char *tenant,
                               struct werr *err);
 
+/* procevents.c: programs executed in sandboxes become audit events. */
+void procevents_start(struct daemon *d);
+void procevents_stop(struct daemon *d);
+
 /* Host directory holding a tenant's workspace (the homes of its users),
  * created on first use. */
 int workspace_path(struct daemon *d, const char *tenant, char *ret_path,

@@ -170,8 +170,10 @@ static int start(struct daemon *d, struct werr *err)
         r = loop_setup(d, err);
     if (r == 0)
         r = sandboxes_start(d, err);
-    if (r == 0)
+    if (r == 0) {
         network_start(d);
+        procevents_start(d);
+    }
     if (r == 0)
         r = lifecycle_start(d, err);
     if (r == 0)
@@ -183,6 +185,7 @@ static void stop(struct daemon *d)
 {
     server_close_all(d);
     if (d->db) {
+        procevents_stop(d);
         sandboxes_stop(d);
         network_stop(d);
     }

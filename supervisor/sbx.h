@@ -52,6 +52,8 @@ struct sbx {
     bool output_paused;
     bool exiting;
     uint64_t denials;
+    uint64_t execs;             /* exec events seen by the proc connector */
+    ino_t pidns;                /* inode of its pid namespace, 0: unknown */
     bool net_attached;
     struct netpolicy_attachment net;
     int log_fds[2];             /* jobs: files receiving stdout, stderr */

@@ -166,13 +166,15 @@ SHA1=$("$MAKE_RECORDING" --state "$T/state" --tenant aviation --id sbx-1 \
     --login alice --uid 2001 --text flight-data-42)
 SHA2=$("$MAKE_RECORDING" --state "$T/state" --tenant rail --id sbx-2 \
     --login bob --uid 2002 --text rail-data-7 --exit-code 3)
+start_daemon
 # A running session: recorded, but not yet sealed by a session.end event.
+# Added while the daemon runs, because at start the daemon closes every
+# session that a previous run left open.
 cp "$T/state/recordings/aviation/sbx-1.cast" "$T/state/recordings/aviation/sbx-3.cast"
 sqlite3 "$T/state/warden.db" "INSERT INTO sandboxes (id, tenant_id, login,
     uid, kind, started_at, command, recording) SELECT 'sbx-3', id, 'alice',
     2001, 'shell', strftime('%s', 'now'), '[\"/bin/sh\"]',
     'aviation/sbx-3.cast' FROM tenants WHERE name = 'aviation'"
-start_daemon
 expect_ok "session list" "$WARDEN" session list
 expect_match "list has both sessions" "sbx-1 +aviation +alice +shell .* 0 +yes" "$LAST_OUT"
 expect_match "list shows the exit code" "sbx-2 +rail +bob +shell .* 3 +yes" "$LAST_OUT"
