@@ -51,7 +51,8 @@ static int copy_file(int src_dir, int dst_dir, const char *name,
                         JOB_MAX_CODE_FILES);
     out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                  0440);
-    if (out < 0 || fchown(out, 0, snap->gid) < 0)
+    /* fchmod because the daemon's umask would clear the group bits. */
+    if (out < 0 || fchown(out, 0, snap->gid) < 0 || fchmod(out, 0440) < 0)
         return werr_errno(err, neg_errno(), "writing snapshot of '%s' failed",
                           name);
     crypto_hash_sha256_update(&snap->hash, (const unsigned char *)name,
@@ -114,7 +115,8 @@ static int copy_tree(int src_dir, int dst_dir, struct snapshot *snap,
                                   0);
             if (mkdirat(dst_dir, names[i], 0550) < 0 ||
                 fchownat(dst_dir, names[i], 0, snap->gid,
-                         AT_SYMLINK_NOFOLLOW) < 0)
+                         AT_SYMLINK_NOFOLLOW) < 0 ||
+                fchmodat(dst_dir, names[i], 0550, 0) < 0)
                 r = werr_errno(err, neg_errno(), "snapshot of '%s' failed",
                                names[i]);
             dsub = openat(dst_dir, names[i],
@@ -161,17 +163,21 @@ static int prepare(struct daemon *d, const struct caller *who,
     int r;
 
     snprintf(path, sizeof(path), "%s/jobs", d->cfg.state_dir);
-    if (mkdir(path, 0711) < 0 && errno != EEXIST)
+    if ((mkdir(path, 0711) < 0 && errno != EEXIST) || chmod(path, 0711) < 0)
         return werr_errno(err, neg_errno(), "creating %s failed", path);
     job_dir(d, job->id, NULL, path, sizeof(path));
     if (mkdir(path, 0711) < 0)
         return werr_errno(err, neg_errno(), "creating %s failed", path);
     dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (dir >= 0 && fchmod(dir, 0711) < 0)
+        return werr_errno(err, neg_errno(), "setting the mode of %s failed",
+                          path);
     job_dir(d, job->id, "code", job->code_path, sizeof(job->code_path));
     job_dir(d, job->id, "output", job->output_path,
             sizeof(job->output_path));
     if (dir < 0 || mkdirat(dir, "code", 0550) < 0 ||
         fchownat(dir, "code", 0, snap.gid, 0) < 0 ||
+        fchmodat(dir, "code", 0550, 0) < 0 ||
         mkdirat(dir, "output", 0700) < 0 ||
         fchownat(dir, "output", (uid_t)(uid_base + 1000), snap.gid, 0) < 0)
         return werr_errno(err, neg_errno(), "preparing job folders failed");

@@ -153,6 +153,10 @@ static int make_owned_dir(const char *path, mode_t mode, uid_t uid,
     if ((st.st_uid != uid || st.st_gid != gid) && lchown(path, uid, gid) < 0)
         return werr_errno(err, neg_errno(), "setting the owner of %s failed",
                           path);
+    /* The daemon's umask (077) must not narrow the mode asked for. */
+    if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+        return werr_errno(err, neg_errno(), "setting the mode of %s failed",
+                          path);
     return 0;
 }
 
@@ -598,9 +602,15 @@ static void on_seccomp(struct daemon *d, struct watch *w, uint32_t events)
 
     (void)events;
     r = sandbox_seccomp_handle_notification(w->fd, &denial, &err);
-    if (r == -EAGAIN || r == -ENOENT)
+    if (r == -EAGAIN)
         return;
-    if (r < 0) {
+    if (r == -EPIPE) {
+        /* Every process under the filter is gone. */
+        loop_del(d, w);
+        w->fd = -1;
+        return;
+    }
+    if (r < 0 && r != -ENOENT) {
         log_warning("sandbox %s: seccomp notification failed: %s", s->id,
                     err.msg);
         loop_del(d, w);
