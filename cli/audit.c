@@ -479,6 +479,7 @@ int cli_cmd_audit(struct cli *cli, int argc, char **argv)
         {"log", audit_log, NULL},
         {"export", audit_export, NULL},
         {"verify", audit_verify_cmd, NULL},
+        {"purge", cli_tenant_purge, NULL},
         {NULL, NULL, NULL},
     };
 

@@ -97,6 +97,8 @@ int cli_cmd_job(struct cli *cli, int argc, char **argv);
 int cli_cmd_tenant_net(struct cli *cli, int argc, char **argv);
 int cli_cmd_tenant_allow(struct cli *cli, int argc, char **argv);
 int cli_cmd_tenant_deny(struct cli *cli, int argc, char **argv);
+/* warden audit purge TENANT, also reachable as warden tenant purge. */
+int cli_tenant_purge(struct cli *cli, int argc, char **argv);
 int cli_cmd_run(struct cli *cli, int argc, char **argv);
 int cli_cmd_dataset(struct cli *cli, int argc, char **argv);
 int cli_cmd_grant(struct cli *cli, int argc, char **argv);

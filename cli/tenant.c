@@ -34,6 +34,10 @@ static void tenant_usage(FILE *out)
             "  warden tenant terminate NAME --reason TEXT\n"
             "  warden tenant purge NAME\n"
             "  warden tenant lifecycle NAME\n"
+            "  warden tenant net NAME --mode none|internal\n"
+            "  warden tenant net show NAME\n"
+            "  warden tenant allow|deny NAME ADDR[/PREFIX] tcp|udp|icmp "
+            "[PORT]\n"
             "\n"
             "A term lasts at most one calendar year.  SIZE takes K, M or G "
             "suffixes;\n"
@@ -377,7 +381,7 @@ static int tenant_terminate(struct cli *cli, int argc, char **argv)
                                        "terminated");
 }
 
-static int tenant_purge(struct cli *cli, int argc, char **argv)
+int cli_tenant_purge(struct cli *cli, int argc, char **argv)
 {
     json_t *args = NULL, *result = NULL;
     int r = lifecycle_args(cli, argc, argv, NULL, 0, &args);
@@ -482,7 +486,7 @@ int cli_cmd_tenant(struct cli *cli, int argc, char **argv)
         {"freeze", tenant_freeze, NULL},
         {"resume", tenant_resume, NULL},
         {"terminate", tenant_terminate, NULL},
-        {"purge", tenant_purge, NULL},
+        {"purge", cli_tenant_purge, NULL},
         {"lifecycle", tenant_lifecycle, NULL},
         {"net", cli_cmd_tenant_net, NULL},
         {"allow", cli_cmd_tenant_allow, NULL},
