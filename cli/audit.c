@@ -27,6 +27,7 @@ static void audit_usage(FILE *out)
             "  warden audit verify --db FILE --pubkey FILE [--tenant NAME |"
             " --chain CHAIN]\n"
             "         [--recordings DIR]\n"
+            "  warden audit purge TENANT\n"
             "\n"
             "FILTERS:\n"
             "  --tenant NAME   only the chain of tenant NAME (operators "
