@@ -375,7 +375,7 @@ static int change_endpoint(struct request *req, bool add, json_t **ret_result,
 {
     struct netpolicy_endpoint ep;
     struct tenant_row t;
-    char address[80];
+    char address[80], port[16];
     const char *name;
     sqlite3_stmt *stmt = NULL;
     int r, rc;
@@ -405,18 +405,23 @@ static int change_endpoint(struct request *req, bool add, json_t **ret_result,
     }
     rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
+    if (ep.port)
+        snprintf(port, sizeof(port), "port %u", ep.port);
+    else
+        snprintf(port, sizeof(port), "any port");
+    /* The database reports extended result codes, such as
+     * SQLITE_CONSTRAINT_UNIQUE for a duplicate entry. */
     if (rc != SQLITE_DONE)
-        return rc == SQLITE_CONSTRAINT
-                   ? werr_set(err, -EEXIST, "%s %s port %u is already "
-                              "allowed for tenant '%s'", address,
-                              netpolicy_proto_to_string(ep.proto), ep.port,
-                              name)
+        return (rc & 0xff) == SQLITE_CONSTRAINT
+                   ? werr_set(err, -EEXIST, "%s %s %s is already allowed "
+                              "for tenant '%s'", address,
+                              netpolicy_proto_to_string(ep.proto), port, name)
                    : db_error(req->d->db, rc, "storing the allowlist", err);
     if (!add && sqlite3_changes(req->d->db) == 0)
         return werr_set(err, -ENOENT,
-                        "%s %s port %u is not on the allowlist of tenant "
-                        "'%s': see 'warden tenant net show %s'",
-                        address, netpolicy_proto_to_string(ep.proto), ep.port,
+                        "%s %s %s is not on the allowlist of tenant '%s': "
+                        "see 'warden tenant net show %s'",
+                        address, netpolicy_proto_to_string(ep.proto), port,
                         name, name);
     req->details = json_pack("{s:s, s:s, s:i}", "address", address, "proto",
                              netpolicy_proto_to_string(ep.proto), "port",
