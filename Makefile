@@ -129,8 +129,10 @@ check-san:
 
 # The whole suite, plain and then under the sanitizers: what CI runs.
 check-all:
-	$(MAKE) check
-	$(MAKE) SAN=1 check
+	@plain=0; san=0; \
+	$(MAKE) check || plain=$$?; \
+	$(MAKE) SAN=1 check || san=$$?; \
+	[ $$plain -eq 0 ] && [ $$san -eq 0 ]
 
 bench: all $(BENCH_BINS) $(ESCAPE_BINS)
 

@@ -82,7 +82,13 @@ void cli_table_add(struct cli_table *t, const char *const *cells);
 void cli_table_print(struct cli_table *t);
 void cli_table_free(struct cli_table *t);
 
-/* Text of a JSON value for a table cell ("-" for null). */
+/* Copy s into buf with every character that could rewrite the reader's
+ * terminal (C0 controls except tab, DEL, bidirectional overrides)
+ * replaced by '?'.  Text from tenants passes through it before printing. */
+const char *cli_safe(const char *s, char *buf, size_t size);
+
+/* Text of a JSON value for a table cell ("-" for null), made safe with
+ * cli_safe(). */
 const char *cli_cell(json_t *value, char *buf, size_t size);
 
 /* Command groups. */

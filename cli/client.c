@@ -4,6 +4,7 @@
 #include "common/cleanup.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,9 +129,54 @@ static int report_error(struct cli *cli, json_t *reply)
         cli_print_json(out);
         json_decref(out);
     } else {
-        cli_error(cli, "%s", message ? message : code);
+        char safe[WERR_MSG_MAX * 2];
+        cli_error(cli, "%s", cli_safe(message ? message : code, safe,
+                                      sizeof(safe)));
     }
     return exit_for_code(code);
+}
+
+/* Make every string of a result safe to print (see cli_safe()): text that
+ * tenants wrote, such as purposes, file names and previews, reaches
+ * reviewers' and auditors' terminals through the human-readable output.
+ * --json output is left exact. */
+static void sanitize_strings(json_t *value, int depth)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+
+    if (depth > 32)
+        return;
+    if (json_is_object(value)) {
+        json_object_foreach(value, key, item) {
+            if (json_is_string(item)) {
+                size_t len = json_string_length(item) + 1;
+                char *safe = malloc(len);
+                if (safe) {
+                    json_string_set(item, cli_safe(json_string_value(item),
+                                                   safe, len));
+                    free(safe);
+                }
+            } else {
+                sanitize_strings(item, depth + 1);
+            }
+        }
+    } else if (json_is_array(value)) {
+        json_array_foreach(value, i, item) {
+            if (json_is_string(item)) {
+                size_t len = json_string_length(item) + 1;
+                char *safe = malloc(len);
+                if (safe) {
+                    json_string_set(item, cli_safe(json_string_value(item),
+                                                   safe, len));
+                    free(safe);
+                }
+            } else {
+                sanitize_strings(item, depth + 1);
+            }
+        }
+    }
 }
 
 int cli_call(struct cli *cli, const char *verb, json_t *args, const int *fds,
@@ -167,8 +213,11 @@ int cli_call(struct cli *cli, const char *verb, json_t *args, const int *fds,
         json_decref(reply);
         return r;
     }
-    if (ret_result)
+    if (ret_result) {
         *ret_result = json_incref(json_object_get(reply, "result"));
+        if (!cli->json)
+            sanitize_strings(*ret_result, 0);
+    }
     json_decref(reply);
     return CLI_EXIT_OK;
 }

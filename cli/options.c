@@ -160,12 +160,38 @@ void cli_table_free(struct cli_table *t)
     free(t);
 }
 
+const char *cli_safe(const char *s, char *buf, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+
+    if (size == 0)
+        return "";
+    for (size_t i = 0; p[i] && o + 1 < size; i++) {
+        bool bidi = p[i] == 0xe2 &&
+                    ((p[i + 1] == 0x80 && p[i + 2] >= 0xaa &&
+                      p[i + 2] <= 0xae) ||
+                     (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 &&
+                      p[i + 2] <= 0xa9));
+        if (bidi) {
+            buf[o++] = '?';
+            i += 2;
+        } else if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f) {
+            buf[o++] = '?';
+        } else {
+            buf[o++] = (char)p[i];
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 const char *cli_cell(json_t *value, char *buf, size_t size)
 {
     if (!value || json_is_null(value))
         return "-";
     if (json_is_string(value))
-        return json_string_value(value);
+        return cli_safe(json_string_value(value), buf, size);
     if (json_is_integer(value)) {
         snprintf(buf, size, "%lld", (long long)json_integer_value(value));
         return buf;

@@ -230,8 +230,13 @@ static void print_files(json_t *result)
             print_check(c);
         if (json_array_size(json_object_get(file, "preview")))
             printf("  preview:\n");
-        json_array_foreach(json_object_get(file, "preview"), j, line)
-            printf("  | %s\n", json_string_value(line));
+        json_array_foreach(json_object_get(file, "preview"), j, line) {
+            char safe[1024];
+            printf("  | %s\n",
+                   cli_safe(json_string_value(line) ? json_string_value(line)
+                                                    : "",
+                            safe, sizeof(safe)));
+        }
     }
 }
 

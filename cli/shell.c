@@ -25,6 +25,7 @@ struct relay {
     struct termios saved;
     bool raw;
     int sigfd;
+    unsigned interrupts;   /* terminating signals received so far */
 };
 
 static void restore_terminal(struct relay *r)
@@ -97,6 +98,13 @@ static int forward_signal(struct relay *r)
         return 0;
     if (si.ssi_signo == SIGWINCH)
         return r->tty ? send_resize(r) : 0;
+    /* The first signal goes to the program; a second one ends the client
+     * even if the program or the daemon does not react. */
+    if (++r->interrupts > 1) {
+        restore_terminal(r);
+        fprintf(stderr, "warden: interrupted\n");
+        exit(128 + (int)si.ssi_signo);
+    }
     return send_stream(r, json_pack("{s:s, s:i}", "stream", "signal",
                                     "signal", (int)si.ssi_signo));
 }

@@ -321,9 +321,12 @@ _Noreturn void sandbox_child_main(const struct sandbox_child_args *a)
     if (rootfs_pivot(root, &err) < 0)
         fail(a->sync_fd, &err);
     close(root);
-    if (set_rlimits(spec, &err) < 0)
-        fail(a->sync_fd, &err);
+    /* Descriptors first: the supervisor may hold more descriptors than
+     * the sandbox's RLIMIT_NOFILE allows, and dup2() to a number above the
+     * limit fails. */
     if (arrange_fds(a, slave, &err) < 0)
+        fail(a->sync_fd, &err);
+    if (set_rlimits(spec, &err) < 0)
         fail(a->sync_fd, &err);
     init_run(a);
 }

@@ -5,9 +5,31 @@
 #include <ctype.h>
 #include <string.h>
 
+/* Offset of the first character that could rewrite a reader's terminal
+ * or reorder text on screen: C0 controls other than tab and newline, DEL,
+ * and the Unicode bidirectional overrides and isolates.  -1 when none. */
+static long find_control(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (long i = 0; p[i]; i++) {
+        if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') || p[i] == 0x7f)
+            return i;
+        if (p[i] == 0xe2 && p[i + 1] == 0x80 && p[i + 2] >= 0xaa &&
+            p[i + 2] <= 0xae)
+            return i;
+        if (p[i] == 0xe2 && p[i + 1] == 0x81 && p[i + 2] >= 0xa6 &&
+            p[i + 2] <= 0xa9)
+            return i;
+    }
+    return -1;
+}
+
 int arg_string(json_t *args, const char *key, bool required, size_t max,
                const char **ret, struct werr *err)
 {
+    long bad;
+
     json_t *value = args ? json_object_get(args, key) : NULL;
     const char *s;
 
@@ -29,6 +51,12 @@ int arg_string(json_t *args, const char *key, bool required, size_t max,
                         key, strlen(s), max);
     if (required && s[0] == '\0')
         return werr_set(err, -EINVAL, "argument '%s' must not be empty", key);
+    bad = find_control(s);
+    if (bad >= 0)
+        return werr_set(err, -EINVAL,
+                        "argument '%s' contains a control or text-direction "
+                        "character at byte %ld: remove it",
+                        key, bad);
     *ret = s;
     return 0;
 }

@@ -506,6 +506,10 @@ static int check_data_fd(int fd, struct werr *err)
     if (S_ISDIR(st.st_mode))
         return werr_set(err, -EISDIR, "the data descriptor is a directory: "
                         "pass a CSV file with --file PATH");
+    /* A pipe, socket or device could stream without end into the store. */
+    if (!S_ISREG(st.st_mode))
+        return werr_set(err, -EINVAL, "the data descriptor is not a regular "
+                        "file: pass a CSV file with --file PATH");
     if ((flags & O_ACCMODE) == O_WRONLY || (flags & O_PATH))
         return werr_set(err, -EBADF, "the data descriptor is not open for "
                         "reading");

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +153,21 @@ static int load_config(struct daemon *d, bool explicit_path,
     return config_validate(&d->cfg, err);
 }
 
+/* Each sandbox holds a few descriptors in the daemon (pidfd, pty or
+ * pipes, seccomp listener, request socket), so the default soft limit of
+ * 1024 would cap the host at a few hundred sandboxes. */
+static void raise_descriptor_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        log_warning("raising the descriptor limit to %llu failed: %s",
+                    (unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 static int start(struct daemon *d, struct werr *err)
 {
     int r;
@@ -161,6 +177,7 @@ static int start(struct daemon *d, struct werr *err)
     if (sodium_init() < 0)
         return werr_set(err, -EIO, "initializing libsodium failed");
     umask(0077);
+    raise_descriptor_limit();
     r = setup_dirs(d, err);
     if (r == 0)
         r = setup_keys(d, err);

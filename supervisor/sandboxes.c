@@ -98,6 +98,31 @@ int tenant_apply_limits(struct daemon *d, const char *tenant,
     return cgroup_tenant_set_limits(d->cgroup, tenant, &limits, err);
 }
 
+static void finish(struct daemon *d, struct sbx *s, int status);
+
+/* Collect the exits of a tenant's killed sandboxes now, so that their
+ * links and cgroups are gone when the caller goes on (termination removes
+ * the tenant's network next). */
+static void reap_tenant(struct daemon *d, const char *tenant)
+{
+    struct sbx *s;
+
+    do {
+        for (s = d->sandboxes; s; s = s->next)
+            if (strcmp(s->tenant, tenant) == 0)
+                break;
+        if (s) {
+            struct werr err = {0};
+            int status = W_EXITCODE(0, SIGKILL);
+
+            if (sandbox_wait(&s->sb, true, &status, &err) < 0)
+                log_warning("sandbox %s: collecting its exit failed: %s",
+                            s->id, err.msg);
+            finish(d, s, status);
+        }
+    } while (s);
+}
+
 int sandboxes_tenant_action(struct daemon *d, const char *tenant,
                             enum tenant_sandbox_action action,
                             const char *message, struct werr *err)
@@ -111,10 +136,23 @@ int sandboxes_tenant_action(struct daemon *d, const char *tenant,
         if (message)
             relay_send_message(s, message);
     }
-    if (!d->cgroup || count == 0)
+    if (!d->cgroup)
         return count;
+    if (count == 0) {
+        /* Nothing runs; a terminated tenant still loses its cgroup. */
+        if (action == TENANT_SANDBOXES_KILL &&
+            cgroup_tenant_remove(d->cgroup, tenant, err) < 0 &&
+            err->code != -ENOENT)
+            return err->code;
+        return 0;
+    }
     switch (action) {
     case TENANT_SANDBOXES_FREEZE:
+        /* Interactive shells are disconnected, which ends them once the
+         * tenant thaws; runs and jobs stay frozen and carry on. */
+        for (struct sbx *s = d->sandboxes; s; s = s->next)
+            if (strcmp(s->tenant, tenant) == 0 && s->tty && s->conn)
+                conn_close_after_flush(s->conn);
         r = cgroup_tenant_freeze(d->cgroup, tenant, err);
         break;
     case TENANT_SANDBOXES_THAW:
@@ -125,6 +163,10 @@ int sandboxes_tenant_action(struct daemon *d, const char *tenant,
             if (strcmp(s->tenant, tenant) == 0 && s->conn)
                 conn_close_after_flush(s->conn);
         r = cgroup_tenant_kill(d->cgroup, tenant, err);
+        if (r == 0)
+            reap_tenant(d, tenant);
+        if (r == 0)
+            r = cgroup_tenant_remove(d->cgroup, tenant, err);
         break;
     }
     return r < 0 ? r : count;
@@ -778,6 +820,14 @@ static void finish(struct daemon *d, struct sbx *s, int status)
         log_error("sandbox %s: recording its exit failed: %s", s->id,
                   err.msg);
     }
+    /* Remove the link before the client hears of the exit, so that an
+     * exited sandbox never leaves a reachable address behind. */
+    if (s->net_attached && d->net) {
+        if (netpolicy_detach(d->net, &s->net, &err) < 0)
+            log_warning("sandbox %s: removing its link failed: %s", s->id,
+                        err.msg);
+        s->net_attached = false;
+    }
     send_exit(s, status);
     relay_detach(s);
     unlink_sbx(d, s);
@@ -841,6 +891,17 @@ static int end_orphans(struct daemon *d, struct werr *err)
     if (r == 0 && sqlite3_changes(d->db) > 0)
         r = record_event(d, NULL, NULL, "sandbox.orphans.ended", NULL, "ok",
                          NULL, err);
+    /* A job whose daemon died cannot have delivered its outputs. */
+    if (r == 0)
+        r = db_exec(d->db,
+                    "UPDATE jobs SET state = 'failed', "
+                    "ended_at = strftime('%s','now'), "
+                    "note = 'wardend stopped while the job ran' "
+                    "WHERE state = 'running'",
+                    err);
+    if (r == 0 && sqlite3_changes(d->db) > 0)
+        r = record_event(d, NULL, NULL, "job.orphans.failed", NULL, "ok",
+                         NULL, err);
     if (r == 0)
         r = db_commit(d->db, err);
     if (r < 0)
@@ -881,10 +942,44 @@ int sandboxes_start(struct daemon *d, struct werr *err)
     return end_orphans(d, err);
 }
 
+/* Call fn for the name of every tenant that may own a cgroup. */
+static void for_each_tenant(struct daemon *d,
+                            void (*fn)(struct daemon *d, const char *tenant))
+{
+    sqlite3_stmt *stmt = NULL;
+    struct werr err = {0};
+
+    if (db_prepare(d->db, "SELECT name FROM tenants", &stmt, &err) < 0)
+        return;
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+        fn(d, db_text(stmt, 0));
+    sqlite3_finalize(stmt);
+}
+
+static void kill_tenant(struct daemon *d, const char *tenant)
+{
+    struct werr err = {0};
+
+    /* Thaws a frozen tenant too, so that no sandbox outlives the daemon. */
+    if (tenant_has_sandboxes(d, tenant) &&
+        cgroup_tenant_kill(d->cgroup, tenant, &err) < 0)
+        log_warning("ending the sandboxes of tenant %s failed: %s", tenant,
+                    err.msg);
+}
+
+static void remove_tenant_cgroup(struct daemon *d, const char *tenant)
+{
+    struct werr err = {0};
+
+    cgroup_tenant_remove(d->cgroup, tenant, &err);
+}
+
 void sandboxes_stop(struct daemon *d)
 {
     struct werr err = {0};
 
+    if (d->cgroup)
+        for_each_tenant(d, kill_tenant);
     while (d->sandboxes) {
         struct sbx *s = d->sandboxes;
         sandbox_kill(&s->sb, SIGKILL);
@@ -892,7 +987,10 @@ void sandboxes_stop(struct daemon *d)
         finish(d, s, W_EXITCODE(0, SIGKILL));
     }
     if (d->cgroup) {
-        cgroup_setup_remove(d->cgroup, &err);
+        for_each_tenant(d, remove_tenant_cgroup);
+        if (cgroup_setup_remove(d->cgroup, &err) < 0)
+            log_warning("removing the cgroup '%s' failed: %s",
+                        d->cfg.cgroup_name, err.msg);
         cgroup_setup_free(d->cgroup);
         d->cgroup = NULL;
     }

@@ -115,7 +115,9 @@ static void conn_update_events(struct conn *c)
 {
     uint32_t events = c->closing ? 0 : EPOLLIN;
 
-    if (c->out_head)
+    /* A closing connection with nothing left to send still needs one more
+     * event to be freed; a writable socket provides it at once. */
+    if (c->out_head || c->closing)
         events |= EPOLLOUT;
     loop_mod(c->d, &c->watch, events | EPOLLRDHUP);
 }

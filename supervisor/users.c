@@ -85,6 +85,12 @@ static int parse_new_user(struct request *req, struct new_user *u,
         r = arg_string(a, "tenant", false, 64, &u->tenant, err);
     if (r < 0)
         return r;
+    if (u->uid >= req->d->cfg.uid_base)
+        return werr_set(err, -EINVAL,
+                        "uid %lld lies in the range reserved for tenants' "
+                        "sandbox users (from %u): register the person's "
+                        "own host uid",
+                        (long long)u->uid, req->d->cfg.uid_base);
     u->role = role_from_string(u->role_name);
     if (u->role < 0)
         return werr_set(err, -EINVAL,

@@ -40,8 +40,9 @@ for bin in "$BUILD"/tests/test_*; do
     [[ -n "$PATTERN" && "$name" != *"$PATTERN"* ]] && continue
     log="$LOGDIR/$name.log"
     echo "== $name"
-    "$bin" > "$log" 2>&1
+    timeout --kill-after=10 600 "$bin" > "$log" 2>&1
     rc=$?
+    [ $rc -eq 124 ] && echo "   timed out after 600 s"
     grep -E '^\[  (FAILED|SKIPPED) \]|^\[  ERROR   \]' "$log" | head -20
     count_cmocka "$log" "$name" "$rc"
 done
@@ -52,8 +53,10 @@ for script in tests/integration/*.sh; do
     [[ -n "$PATTERN" && "$name" != *"$PATTERN"* ]] && continue
     log="$LOGDIR/integration-$name.log"
     echo "== integration/$name"
-    bash "$script" > "$log" 2>&1
+    # A hung test must not hang the whole run: it fails after 15 minutes.
+    timeout --kill-after=10 900 bash "$script" > "$log" 2>&1
     rc=$?
+    [ $rc -eq 124 ] && echo "   timed out after 900 s"
     p=$(grep -c '^ok - ' "$log")
     f=$(grep -c '^not ok - ' "$log")
     if [ "$rc" -eq 77 ]; then
