@@ -203,7 +203,9 @@ static int make_owned_dir(const char *path, mode_t mode, uid_t uid,
 }
 
 /* Open (creating it on first use) the home of login in tenant's
- * workspace, owned by the tenant's sandbox user. */
+ * workspace, owned by the tenant's sandbox user.
+ * TODO: homes have no size limit; a tenant can fill the file system of
+ * state_dir.  Project quotas per tenant uid range would bound them. */
 static int open_home(struct daemon *d, const struct sbx *s, struct werr *err)
 {
     char path[4096];
