@@ -185,7 +185,7 @@ static void record_refusal(struct request *req, const char *verb,
                      result, req->details, &err) < 0 ||
         db_commit(req->d->db, &err) < 0) {
         db_rollback(req->d->db);
-        log_error("recording the refused request '%s' of uid %u failed: %s",
+        log_error("recording the rejected request '%s' of uid %u failed: %s",
                   verb, req->caller.uid, err.msg);
     }
 }
@@ -352,7 +352,7 @@ fail:
                  c->uid);
     req.caller.uid = req.caller.uid ? req.caller.uid : c->uid;
     record_refusal(&req, verb_name, &err);
-    log_info("request %s from uid %u refused: %s", verb_name, c->uid,
+    log_info("request %s from uid %u rejected: %s", verb_name, c->uid,
              err.msg);
     close_request_fds(&req);
     json_decref(req.details);

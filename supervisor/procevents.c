@@ -1,10 +1,10 @@
 /* Programs executed in sandboxes, from the kernel's proc connector.  An
  * exec event is attributed to a sandbox by its pid namespace, which every
  * process of a sandbox shares, and becomes an audit event of the tenant.
- * The connector exists only in the initial network namespace, so a wardend
- * started in another one (as the tests start it) opens the socket from a
- * thread that joins the namespace of pid 1 for that one call; the socket
- * only receives events and changes nothing in that namespace. */
+ * The connector exists only in the initial network namespace.  A wardend
+ * started in another one (as the tests start it) therefore opens the socket
+ * from a thread that joins the namespace of pid 1 for that one call.  The
+ * socket only receives events and changes nothing in that namespace. */
 #include "supervisor/sbx.h"
 
 #include "audit/procev.h"

@@ -1,6 +1,6 @@
 /* The byte relay between a sandbox's pty or pipes and its client.  Output
- * goes to the client as stream messages (and to the session recording);
- * input from the client goes to the sandbox through a small buffer, so a
+ * goes to the client as stream messages and to the session recording.
+ * Input from the client goes to the sandbox through a small buffer, so a
  * sandbox that stops reading never blocks the daemon. */
 #include "supervisor/sbx.h"
 

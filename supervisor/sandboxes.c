@@ -934,7 +934,7 @@ int sandboxes_start(struct daemon *d, struct werr *err)
     if (cgroup_setup_open(&opts, &d->cgroup, &cg_err) < 0) {
         /* Without cgroups there are no limits: refuse to run sandboxes
          * rather than run them unbounded. */
-        log_error("cgroups unusable, sandboxes will be refused: %s",
+        log_error("setting up cgroups failed, so sandboxes are rejected: %s",
                   cg_err.msg);
         d->cgroup = NULL;
     } else {
