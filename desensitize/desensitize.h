@@ -215,6 +215,8 @@ enum dz_finding_kind {
     DZ_FINDING_RAW_VALUE,  /* a raw identifier or its plain hash */
     DZ_FINDING_SMALL_COUNT,
     DZ_FINDING_DOMINANCE,
+    DZ_FINDING_RAW_SUBSET,  /* distinctive values of one raw row */
+    DZ_FINDING_RAW_ENCODED, /* a raw row inside base64 or hex */
     DZ_FINDING_KIND_MAX
 };
 
@@ -232,7 +234,9 @@ struct dz_report {
     uint64_t rows;
     uint64_t total;                   /* all findings, kept or not */
     uint64_t pii[PII_KIND_MAX];       /* per detector */
-    uint64_t raw_rows;                /* rows equal to a raw row */
+    uint64_t raw_rows;                /* raw rows by any overlap rule */
+    uint64_t raw_subset_rows;         /* of those, by the subset rule */
+    uint64_t raw_encoded_rows;        /* of those, inside base64 or hex */
     uint64_t raw_value_rows;          /* rows holding a raw identifier */
     size_t n_findings;
     struct dz_finding findings[DZ_FINDINGS_MAX];
@@ -244,28 +248,70 @@ const char *dz_finding_kind_to_string(enum dz_finding_kind kind);
 int dz_scan_fd(int fd, enum dz_format format, enum csv_encoding encoding,
                struct dz_report *ret_report, struct werr *err);
 
-/* (b) Raw-record overlap.  A raw set stores SHA-256 hashes for one raw
- * dataset.  Row hashes cover each normalized row: fields trimmed, ASCII
- * letters folded to lower case, joined with the unit separator 0x1F.
+/* (b) Raw-record overlap.  A raw set stores hashes of one raw dataset.
+ * Every comparison uses normalized text: fields trimmed and ASCII letters
+ * folded to lower case.  An export row counts in raw_rows when one of
+ * these rules matches it:
+ *
+ *   - its fields, in order, are the fields of a raw row;
+ *   - its fields, in any order, are the fields of a raw row (a multiset
+ *     comparison, so reordered columns match);
+ *   - the subset rule: of the m distinctive values of one raw row, it
+ *     contains at least min(DZ_SUBSET_VALUES_MIN, m) as whole fields,
+ *     in any order and among any other fields.  A value is distinctive
+ *     when it is not empty and occurs in at most DZ_RARE_ROWS_MAX rows of
+ *     the raw data.  Raw rows with fewer than DZ_SUBSET_ROW_VALUES_MIN
+ *     distinctive values are left to the other rules, because two rare
+ *     values side by side (an aircraft model and its speed) are common in
+ *     legitimate tables.
+ *
+ * Rows are split into fields as follows.  A CSV export is read as RFC 4180
+ * CSV unless its first lines show that ';', '|' or tab separates the
+ * fields, in which case its lines are split at that character (quotes are
+ * honoured within a line).  Each line of a text export is split at every
+ * one of ',', ';', '|' and tab that occurs in it, one split at a time, and
+ * matches when any split matches.
+ *
+ * Base64 (standard or URL-safe) and hex are decoded before they are
+ * checked: tokens of at least DZ_ENCODED_MIN characters inside a line or
+ * field, runs of whole lines of encoded text (as base64(1) and xxd -p
+ * wrap them), and hex dumps in the layouts of xxd(1) and hexdump -C.
+ * Decoding skips damaged characters.  When at most one decoded byte in
+ * ten is a control character or invalid UTF-8, the decoded text is
+ * checked line by line with the text rules, with those bytes as line
+ * breaks.  Its raw rows count in raw_rows and raw_encoded_rows.  They are
+ * reported as DZ_FINDING_RAW_ENCODED at the line where the encoded text
+ * starts.  Decoding nests DZ_ENCODED_DEPTH_MAX levels deep.
+ *
  * Value hashes cover the raw identifier values, which are the values that
  * a detector validates in any column and every value of the columns named
  * in id_columns.  They also cover the lower-case hex SHA-256 of each such
  * value, because a plain hash of an identifier is reversed by hashing
- * candidates. */
+ * candidates.  A row holding one of them counts in raw_value_rows. */
+#define DZ_SUBSET_VALUES_MIN 4
+#define DZ_SUBSET_ROW_VALUES_MIN 3
+#define DZ_RARE_ROWS_MAX 8
+#define DZ_ENCODED_MIN 24
+#define DZ_ENCODED_DEPTH_MAX 2
+
 struct dz_rawset;
 
-/* Build the raw set of the CSV on raw_fd and write it to out_fd. */
+/* Build the raw set of the CSV on raw_fd and write it to out_fd.  Memory
+ * use is about 16 bytes per non-empty raw field plus 32 bytes per row. */
 int dz_rawset_build(int raw_fd, enum csv_encoding encoding,
                     const char *const *id_columns, size_t n_id_columns,
                     int out_fd, struct werr *err);
 
-/* Map a raw set file written by dz_rawset_build(). */
+/* Map a raw set file written by dz_rawset_build().  Fails with -EBADMSG
+ * for a damaged file or one of another format version, which must be
+ * rebuilt from the raw data. */
 int dz_rawset_open(int fd, struct dz_rawset **ret_set, struct werr *err);
 void dz_rawset_close(struct dz_rawset *set);
+/* Number of distinct raw rows and of identifier value hashes. */
 size_t dz_rawset_rows(const struct dz_rawset *set);
 size_t dz_rawset_values(const struct dz_rawset *set);
 
-/* Count rows of the export that equal a raw row or contain a raw value. */
+/* Count rows of the export that are raw rows or contain a raw value. */
 int dz_overlap_check(const struct dz_rawset *set, int export_fd,
                      enum dz_format format, enum csv_encoding encoding,
                      struct dz_report *ret_report, struct werr *err);

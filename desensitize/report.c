@@ -9,6 +9,8 @@ static const char *const finding_names[DZ_FINDING_KIND_MAX] = {
     [DZ_FINDING_RAW_VALUE] = "raw_value",
     [DZ_FINDING_SMALL_COUNT] = "small_count",
     [DZ_FINDING_DOMINANCE] = "dominance",
+    [DZ_FINDING_RAW_SUBSET] = "raw_subset",
+    [DZ_FINDING_RAW_ENCODED] = "raw_row_encoded",
 };
 
 const char *dz_finding_kind_to_string(enum dz_finding_kind kind)
