@@ -806,8 +806,11 @@ static void finish(struct daemon *d, struct sbx *s, int status)
     s->exiting = true;
     relay_drain(s);
     details = exit_details(s, status, message, sizeof(message));
-    if (message[0])
+    if (message[0]) {
         relay_send_message(s, message);
+        log_info("sandbox %s (%s@%s): %s", s->id, s->login, s->tenant,
+                 message);
+    }
     if (s->cast) {
         if (asciicast_close(s->cast, sha256, &err) < 0)
             log_error("sandbox %s: closing its recording failed: %s", s->id,
