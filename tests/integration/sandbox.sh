@@ -138,6 +138,10 @@ for probe in "$TOP/$BUILD"/escape/*; do
     else
         fail "escape probe $name held" "exit $rc" "$out"
     fi
+    case $name in
+    memhog) expect_match "user told of the memory limit" "memory limit" "$out" ;;
+    forkbomb) expect_match "user told of the process limit" "process limit" "$out" ;;
+    esac
 done
 
 finish
