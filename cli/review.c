@@ -177,8 +177,13 @@ static void print_check(json_t *c)
         printf(": %lld identifiers",
                (long long)json_integer_value(json_object_get(c, "count")));
     else if (!strcmp(check, "overlap"))
-        printf(": %lld raw rows, %lld rows with raw identifiers",
+        printf(": %lld raw rows (%lld reordered or partial, %lld encoded), "
+               "%lld rows with raw identifiers",
                (long long)json_integer_value(json_object_get(c, "raw_rows")),
+               (long long)json_integer_value(
+                   json_object_get(c, "raw_subset_rows")),
+               (long long)json_integer_value(
+                   json_object_get(c, "raw_encoded_rows")),
                (long long)json_integer_value(
                    json_object_get(c, "raw_value_rows")));
     else if (!strcmp(check, "small_counts"))

@@ -265,11 +265,13 @@ static json_t *check_overlap(int fd, enum dz_format format,
         json_object_set_new(o, "dataset", json_string(dataset));
         return o;
     }
-    return json_pack("{s:s, s:s, s:b, s:I, s:I, s:o}", "check", "overlap",
-                     "dataset", dataset, "ok",
+    return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o}", "check",
+                     "overlap", "dataset", dataset, "ok",
                      report.raw_rows == 0 && report.raw_value_rows == 0,
                      "raw_rows", (json_int_t)report.raw_rows,
                      "raw_value_rows", (json_int_t)report.raw_value_rows,
+                     "raw_subset_rows", (json_int_t)report.raw_subset_rows,
+                     "raw_encoded_rows", (json_int_t)report.raw_encoded_rows,
                      "examples", findings_json(&report));
 }
 
