@@ -70,7 +70,8 @@ int cli_cmd_sandbox(struct cli *cli, int argc, char **argv)
         if (cli->json)
             cli_print_json(result);
         else
-            printf("killed %s\n", argv[2]);
+            printf("%s: %s\n", argv[2],
+                   json_string_value(json_object_get(result, "state")));
         json_decref(result);
         return CLI_EXIT_OK;
     }

@@ -191,6 +191,7 @@ static int endpoint_check(const struct netpolicy *np, unsigned tenant,
                           struct werr *err)
 {
     char text[INET_ADDRSTRLEN], pool[INET_ADDRSTRLEN];
+    char gateway_text[INET_ADDRSTRLEN];
     struct in_addr gateway;
 
     if (ep->family != AF_INET)
@@ -206,12 +207,13 @@ static int endpoint_check(const struct netpolicy *np, unsigned tenant,
             continue;
         inet_ntop(AF_INET, &ep->addr.v4, text, sizeof(text));
         inet_ntop(AF_INET, &p->base, pool, sizeof(pool));
+        inet_ntop(AF_INET, &gateway, gateway_text, sizeof(gateway_text));
         return werr_set(err, -EINVAL,
-                        "invalid endpoint %s/%u for tenant %u: it lies in "
-                        "sandbox pool %s/%u, and tenants may reach no "
-                        "sandbox address (only their gateway %s)",
-                        text, ep->prefix_len, tenant, pool, p->prefix_len,
-                        inet_ntop(AF_INET, &gateway, text, sizeof(text)));
+                        "invalid endpoint %s/%u: it lies in the sandbox "
+                        "pool %s/%u, and tenants may reach no sandbox "
+                        "address (only their gateway %s)",
+                        text, ep->prefix_len, pool, p->prefix_len,
+                        gateway_text);
     }
     return 0;
 }

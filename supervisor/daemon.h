@@ -319,6 +319,11 @@ void lifecycle_periodic(struct daemon *d);
 int tree_usage_at(int dirfd, const char *name, uint64_t *files,
                   uint64_t *bytes);
 
+/* jobs.c: delete a terminated tenant's job folders (code snapshots,
+ * outputs and logs), counting files and bytes. */
+int jobs_remove_tenant_files(struct daemon *d, const char *tenant,
+                             uint64_t *files, uint64_t *bytes);
+
 /* Refuse a sandbox or job to a caller who lacks a prerequisite. */
 int sandbox_check_prerequisites(struct request *req, struct werr *err);
 

@@ -132,13 +132,27 @@ static int copy_tree(int src_dir, int dst_dir, struct snapshot *snap,
     return r;
 }
 
-static int job_dir(struct daemon *d, const char *id, const char *sub,
-                   char *ret, size_t size)
+/* jobs/<tenant>/<id>[/sub] below the state directory: one folder per
+ * tenant, so that termination destroys a tenant's job data in one walk. */
+static int job_dir(struct daemon *d, const char *tenant, const char *id,
+                   const char *sub, char *ret, size_t size)
 {
-    if ((size_t)snprintf(ret, size, "%s/jobs/%s%s%s", d->cfg.state_dir, id,
-                         sub ? "/" : "", sub ? sub : "") >= size)
+    if ((size_t)snprintf(ret, size, "%s/jobs/%s/%s%s%s", d->cfg.state_dir,
+                         tenant, id, sub ? "/" : "",
+                         sub ? sub : "") >= size)
         return -ENAMETOOLONG;
     return 0;
+}
+
+int jobs_remove_tenant_files(struct daemon *d, const char *tenant,
+                             uint64_t *files, uint64_t *bytes)
+{
+    char name[128];
+    int r;
+
+    snprintf(name, sizeof(name), "jobs/%s", tenant);
+    r = fs_remove_tree_at(d->state_dir_fd, name, files, bytes);
+    return r == -ENOENT ? 0 : r;
 }
 
 struct job_setup {
@@ -165,15 +179,19 @@ static int prepare(struct daemon *d, const struct caller *who,
     snprintf(path, sizeof(path), "%s/jobs", d->cfg.state_dir);
     if ((mkdir(path, 0711) < 0 && errno != EEXIST) || chmod(path, 0711) < 0)
         return werr_errno(err, neg_errno(), "creating %s failed", path);
-    job_dir(d, job->id, NULL, path, sizeof(path));
+    snprintf(path, sizeof(path), "%s/jobs/%s", d->cfg.state_dir, who->tenant);
+    if ((mkdir(path, 0711) < 0 && errno != EEXIST) || chmod(path, 0711) < 0)
+        return werr_errno(err, neg_errno(), "creating %s failed", path);
+    job_dir(d, who->tenant, job->id, NULL, path, sizeof(path));
     if (mkdir(path, 0711) < 0)
         return werr_errno(err, neg_errno(), "creating %s failed", path);
     dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (dir >= 0 && fchmod(dir, 0711) < 0)
         return werr_errno(err, neg_errno(), "setting the mode of %s failed",
                           path);
-    job_dir(d, job->id, "code", job->code_path, sizeof(job->code_path));
-    job_dir(d, job->id, "output", job->output_path,
+    job_dir(d, who->tenant, job->id, "code", job->code_path,
+            sizeof(job->code_path));
+    job_dir(d, who->tenant, job->id, "output", job->output_path,
             sizeof(job->output_path));
     if (dir < 0 || mkdirat(dir, "code", 0550) < 0 ||
         fchownat(dir, "code", 0, snap.gid, 0) < 0 ||
@@ -542,7 +560,8 @@ static int verb_job_submit(struct request *req, json_t **ret_result,
                                 s->id, "code_sha256", job.code_sha256);
     } else if (job.id[0]) {
         char path[4096];
-        if (job_dir(req->d, job.id, NULL, path, sizeof(path)) == 0)
+        if (job_dir(req->d, req->caller.tenant, job.id, NULL, path,
+                    sizeof(path)) == 0)
             fs_remove_tree_at(AT_FDCWD, path, NULL, NULL);
     }
     for (size_t i = 0; argv[i]; i++)

@@ -1173,6 +1173,11 @@ static void on_worker_message(struct daemon *d, struct watch *w,
         int removed = review_remove_tenant_files(d, job->tenant,
                                                  &job->review_files,
                                                  &job->review_bytes);
+        /* Job folders hold raw-derived outputs and logs. */
+        if (removed >= 0)
+            removed = jobs_remove_tenant_files(d, job->tenant,
+                                               &job->review_files,
+                                               &job->review_bytes);
         if (removed < 0) {
             werr_errno(&err, removed, "deleting the review files of tenant "
                        "'%s' failed", job->tenant);

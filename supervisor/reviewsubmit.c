@@ -889,11 +889,57 @@ int review_revoke_tenant(struct daemon *d, const char *tenant,
     return 0;
 }
 
+/* Delete the quarantine copies that only this tenant's requests refer
+ * to: they are the tenant's workspace data.  A copy that another tenant
+ * also submitted (the store is content-addressed) stays for that one. */
+static int remove_quarantine_of(struct daemon *d, const char *tenant,
+                                uint64_t *files, uint64_t *bytes)
+{
+    sqlite3_stmt *stmt = NULL;
+    struct werr err = {0};
+    int r, rc;
+
+    r = db_prepare(d->db,
+                   "SELECT DISTINCT f.sha256 FROM review_files f "
+                   "JOIN review_requests q ON q.id = f.request_id "
+                   "JOIN tenants t ON t.id = q.tenant_id WHERE t.name = ? "
+                   "AND NOT EXISTS (SELECT 1 FROM review_files f2 "
+                   "JOIN review_requests q2 ON q2.id = f2.request_id "
+                   "WHERE f2.sha256 = f.sha256 "
+                   "AND q2.tenant_id != q.tenant_id)",
+                   &stmt, &err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_text(stmt, 1, tenant, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        char name[160];
+        struct stat st;
+
+        snprintf(name, sizeof(name), QUARANTINE_DIR "/%s", db_text(stmt, 0));
+        if (fstatat(d->state_dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (unlinkat(d->state_dir_fd, name, 0) < 0 && errno != ENOENT) {
+            r = neg_errno();
+            break;
+        }
+        if (files)
+            (*files)++;
+        if (bytes)
+            *bytes += (uint64_t)st.st_size;
+    }
+    sqlite3_finalize(stmt);
+    return r;
+}
+
 int review_remove_tenant_files(struct daemon *d, const char *tenant,
                                uint64_t *files, uint64_t *bytes)
 {
     char name[128];
     int r;
+
+    r = remove_quarantine_of(d, tenant, files, bytes);
+    if (r < 0)
+        return r;
 
     snprintf(name, sizeof(name), INBOX_DIR "/%s", tenant);
     r = fs_remove_tree_at(d->state_dir_fd, name, files, bytes);

@@ -211,6 +211,20 @@ static int verb_kill(struct request *req, json_t **ret_result,
     snprintf(req->tenant, sizeof(req->tenant), "%s", s->tenant);
     relay_send_message(s, "this sandbox was ended by an administrator");
     sandbox_kill(&s->sb, SIGKILL);
+    if (req->d->cgroup) {
+        struct cgroup_stats stats = {0};
+        struct werr ignored = {0};
+
+        /* A frozen process receives SIGKILL only once it is thawed. */
+        cgroup_sandbox_stats(req->d->cgroup, s->tenant, s->id, &stats,
+                             &ignored);
+        if (stats.frozen) {
+            *ret_result = json_pack("{s:s, s:s}", "id", id, "state",
+                                    "killed when its tenant is resumed or "
+                                    "terminated (frozen now)");
+            return 0;
+        }
+    }
     *ret_result = json_pack("{s:s, s:s}", "id", id, "state", "killed");
     return 0;
 }

@@ -57,7 +57,7 @@ expect_match "job records the code hash" "code_sha256 +[0-9a-f]{64}" "$out"
 expect_match "job records the dataset hash" "residents.*sha256" "$out"
 expect_match "job outputs counted" "outputs +6" "$out"
 grep -q "to stdout" <<<"$out" && fail "job output is not shown to the user" "$out" || pass "job output is not shown to the user"
-jobdir="$T/state/jobs/$job"
+jobdir="$T/state/jobs/aviation/$job"
 raw_lines=$(wc -l < "$TOP/tests/data/residents-10k.csv")
 [ "$(cat "$jobdir/output/raw_rows.txt")" = "$raw_lines" ] && pass "job reads the raw data" || fail "job reads the raw data" "$(cat "$jobdir/output/raw_rows.txt") of $raw_lines lines"
 [ "$(cat "$jobdir/output/links.txt")" = lo ] && pass "job has only loopback" || fail "job has only loopback" "$(cat "$jobdir/output/links.txt")"
@@ -89,5 +89,16 @@ expect_fail "job refuses a missing code folder" 3 "not found" \
     $OP job submit --code nothing-here -- /bin/true
 expect_fail "admins cannot submit jobs" 4 "needs the role operator" \
     "$WARDEN" job submit -- /bin/true
+
+# Termination destroys the job folders and the quarantined outputs.
+quarantined=$(sqlite3 "$T/state/warden.db" "SELECT sha256 FROM review_files LIMIT 1")
+[ -f "$T/state/quarantine/$quarantined" ] && pass "job output is quarantined" || fail "job output is quarantined"
+expect_ok "terminate the tenant" "$WARDEN" tenant terminate aviation --reason "authorization ended"
+for _ in $(seq 50); do
+    "$WARDEN" tenant lifecycle aviation | grep -q "done" && break
+    sleep 0.1
+done
+[ ! -e "$T/state/jobs/aviation" ] && pass "job folders destroyed" || fail "job folders destroyed" "$(ls -R "$T/state/jobs")"
+[ ! -e "$T/state/quarantine/$quarantined" ] && pass "quarantined outputs destroyed" || fail "quarantined outputs destroyed"
 
 finish

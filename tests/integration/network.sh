@@ -227,7 +227,7 @@ expect_fail "unknown protocol rejected" 3 "unknown protocol 'sctp': use tcp, udp
     "$WARDEN" tenant allow aviation $SERVICE sctp 8001
 expect_fail "icmp with a port rejected" 3 "icmp has no ports" \
     "$WARDEN" tenant allow aviation $SERVICE icmp 8
-expect_fail "sandbox pool address rejected" 3 "lies in sandbox pool 10.201.0.0/16" \
+expect_fail "sandbox pool address rejected" 3 "lies in the sandbox pool 10.201.0.0/16" \
     "$WARDEN" tenant allow aviation 10.201.$NV_INDEX.2 tcp 7000
 expect_fail "unknown tenant rejected" 3 "tenant 'nobody' not found" \
     "$WARDEN" tenant allow nobody $SERVICE tcp 8001
