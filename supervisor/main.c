@@ -168,6 +168,47 @@ static void raise_descriptor_limit(void)
                     (unsigned long long)rl.rlim_max, strerror(errno));
 }
 
+/* The audit retention may only grow, also across restarts: the largest
+ * value ever configured is kept in the database. */
+static int check_retention(struct daemon *d, struct werr *err)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t stored = 0;
+    int r;
+
+    r = db_prepare(d->db,
+                   "SELECT value FROM counters WHERE name = 'retention_days'",
+                   &stmt, err);
+    if (r < 0)
+        return r;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        stored = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if ((int64_t)d->cfg.retention_days < stored)
+        return werr_set(err, -EINVAL,
+                        "audit retention_days = %u is below the %lld days "
+                        "this platform used before: retention may only "
+                        "grow, so set retention_days to %lld or more",
+                        d->cfg.retention_days, (long long)stored,
+                        (long long)stored);
+    if ((int64_t)d->cfg.retention_days == stored)
+        return 0;
+    r = db_prepare(d->db,
+                   "INSERT INTO counters (name, value) "
+                   "VALUES ('retention_days', ?) ON CONFLICT (name) "
+                   "DO UPDATE SET value = excluded.value",
+                   &stmt, err);
+    if (r < 0)
+        return r;
+    sqlite3_bind_int64(stmt, 1, d->cfg.retention_days);
+    r = sqlite3_step(stmt) == SQLITE_DONE
+            ? 0
+            : db_error(d->db, sqlite3_errcode(d->db),
+                       "storing the retention failed", err);
+    sqlite3_finalize(stmt);
+    return r;
+}
+
 static int start(struct daemon *d, struct werr *err)
 {
     int r;
@@ -183,6 +224,8 @@ static int start(struct daemon *d, struct werr *err)
         r = setup_keys(d, err);
     if (r == 0)
         r = db_open(d, err);
+    if (r == 0)
+        r = check_retention(d, err);
     if (r == 0)
         r = loop_setup(d, err);
     if (r == 0)

@@ -70,6 +70,13 @@ static int launch_for_request(struct request *req, struct launch *l,
     l->conn = req->conn;
     l->log_fds[0] = l->log_fds[1] = -1;
     r = sandbox_launch(req->d, l, &s, err);
+    if (r == -EAGAIN)
+        return werr_set(err, -EBUSY,
+                        "starting the sandbox failed because tenant '%s' "
+                        "has reached its process limit: end some of its "
+                        "processes, or ask an admin to raise it with "
+                        "'warden tenant limits'",
+                        req->caller.tenant);
     if (r < 0)
         return r;
     snprintf(req->object, sizeof(req->object), "%s", s->id);

@@ -9,17 +9,17 @@
 
 #define TENANT_UID_RANGE 65536u
 
-/* The latest allowed end of a term starting at start: the same day one
- * year later, or February 28 when the start is February 29. */
+/* The latest allowed last day of a term starting at start.  A term runs
+ * to the end of its last day, so one calendar year ends the day before the
+ * anniversary: 2026-01-01 gives 2026-12-31, and 2024-02-29 gives
+ * 2025-02-28 (timegm() turns February 29 of 2025 into March 1). */
 static time_t latest_term_end(time_t start)
 {
     struct tm tm;
 
     gmtime_r(&start, &tm);
     tm.tm_year += 1;
-    if (tm.tm_mon == 1 && tm.tm_mday == 29)
-        tm.tm_mday = 28;
-    return timegm(&tm);
+    return timegm(&tm) - 24 * 60 * 60;
 }
 
 static int parse_term(json_t *args, char ret_start[11], char ret_end[11],
@@ -345,7 +345,7 @@ static int verb_tenant_limits(struct request *req, json_t **ret_result,
 {
     struct tenant_limits lim = {-1, -1, -1};
     sqlite3_stmt *stmt = NULL;
-    const char *name;
+    const char *name, *state;
     json_t *tenant = NULL;
     int r, rc;
 
@@ -354,6 +354,13 @@ static int verb_tenant_limits(struct request *req, json_t **ret_result,
         r = tenant_load_json(req->d, name, &tenant, err);
     if (r < 0)
         return r;
+    state = json_string_value(json_object_get(tenant, "state"));
+    if (state && (!strcmp(state, "terminated") || !strcmp(state, "purged"))) {
+        r = werr_set(err, -ESTALE, "tenant '%s' is %s: its limits no "
+                     "longer apply", name, state);
+        json_decref(tenant);
+        return r;
+    }
     json_decref(tenant);
     snprintf(req->tenant, sizeof(req->tenant), "%s", name);
     snprintf(req->object, sizeof(req->object), "tenant:%s", name);

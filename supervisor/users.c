@@ -35,12 +35,20 @@ static int lookup_tenant_id(struct daemon *d, const char *name,
     sqlite3_stmt *stmt = NULL;
     int r, rc;
 
-    r = db_prepare(d->db, "SELECT id FROM tenants WHERE name = ?", &stmt,
-                   err);
+    r = db_prepare(d->db,
+                   "SELECT id, state IN ('terminated', 'purged') "
+                   "FROM tenants WHERE name = ?",
+                   &stmt, err);
     if (r < 0)
         return r;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_int(stmt, 1)) {
+        sqlite3_finalize(stmt);
+        return werr_set(err, -ESTALE,
+                        "tenant '%s' is terminated: it takes no new users",
+                        name);
+    }
     if (rc == SQLITE_ROW)
         *ret = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);

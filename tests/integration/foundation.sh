@@ -12,9 +12,12 @@ expect_ok "create tenant" create_tenant aviation 2026-01-01 2026-12-31
 expect_fail "duplicate tenant rejected" 3 "tenant 'aviation' already exists" \
     "$WARDEN" tenant create aviation --legal-entity X --contact Y \
     --scenario s --start 2026-01-01 --end 2026-06-01
-expect_fail "13-month term rejected" 3 "must end by 2027-01-01, not 2027-02-01" \
+expect_fail "13-month term rejected" 3 "must end by 2026-12-31, not 2027-02-01" \
     "$WARDEN" tenant create longterm --legal-entity X --contact Y \
     --scenario s --start 2026-01-01 --end 2027-02-01
+expect_fail "year and a day rejected" 3 "must end by 2026-12-31, not 2027-01-01" \
+    "$WARDEN" tenant create yearday --legal-entity X --contact Y \
+    --scenario s --start 2026-01-01 --end 2027-01-01
 expect_fail "leap-day term ends Feb 28" 3 "must end by 2025-02-28" \
     "$WARDEN" tenant create leap --legal-entity X --contact Y \
     --scenario s --start 2024-02-29 --end 2025-03-01
@@ -135,6 +138,17 @@ stop_daemon
 expect_match "clean shutdown logged" "wardend stopping" "$(cat "$T/wardend.log")"
 start_daemon
 expect_ok "state survives restart" "$WARDEN" user show alice
+
+# The retention may only grow, also across restarts.
+stop_daemon
+write_config "[audit]" "retention_days = 400"
+start_daemon
+stop_daemon
+write_config "[audit]" "retention_days = 300"
+expect_fail "lower retention after restart rejected" 1 "below the 400 days this platform used before" \
+    timeout 10 "$WARDEND" --config "$T/warden.conf"
+write_config
+rm -f "$T/warden.conf"
 
 # Configuration errors.
 printf '[audit]\nretention_days = 100\n' > "$T/bad1.conf"
