@@ -484,14 +484,5 @@ int cli_cmd_audit(struct cli *cli, int argc, char **argv)
         {NULL, NULL, NULL},
     };
 
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        audit_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    for (const struct cli_command *c = sub; c->name; c++)
-        if (!strcmp(argv[1], c->name))
-            return c->run(cli, argc - 1, argv + 1);
-    cli_error(cli, "unknown audit command '%s': see 'warden audit --help'",
-              argv[1]);
-    return CLI_EXIT_USAGE;
+    return cli_run_subcommand(cli, argc, argv, sub, audit_usage);
 }

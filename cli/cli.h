@@ -50,6 +50,12 @@ int cli_call(struct cli *cli, const char *verb, json_t *args, const int *fds,
 int cli_read_message(struct cli *cli, json_t **ret_msg, int *ret_fds,
                      size_t *ret_nfds);
 
+/* Run the subcommand argv[1] of a command group from sub, or print usage
+ * for --help and a missing or unknown subcommand. */
+int cli_run_subcommand(struct cli *cli, int argc, char **argv,
+                       const struct cli_command *sub,
+                       void (*usage)(FILE *out));
+
 /* Print result as indented JSON. */
 void cli_print_json(json_t *result);
 

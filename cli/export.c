@@ -443,7 +443,7 @@ int cli_cmd_export(struct cli *cli, int argc, char **argv)
         {NULL, NULL, NULL},
     };
 
-    return cli_review_subcommand(cli, argc, argv, sub, export_usage);
+    return cli_run_subcommand(cli, argc, argv, sub, export_usage);
 }
 
 /* ---- data, request, import ---- */
@@ -489,7 +489,7 @@ int cli_cmd_data(struct cli *cli, int argc, char **argv)
         {NULL, NULL, NULL},
     };
 
-    return cli_review_subcommand(cli, argc, argv, sub, data_usage);
+    return cli_run_subcommand(cli, argc, argv, sub, data_usage);
 }
 
 static void request_usage(FILE *out)
@@ -555,7 +555,7 @@ int cli_cmd_request(struct cli *cli, int argc, char **argv)
         {NULL, NULL, NULL},
     };
 
-    return cli_review_subcommand(cli, argc, argv, sub, request_usage);
+    return cli_run_subcommand(cli, argc, argv, sub, request_usage);
 }
 
 static void import_usage(FILE *out)
@@ -624,5 +624,5 @@ int cli_cmd_import(struct cli *cli, int argc, char **argv)
         {NULL, NULL, NULL},
     };
 
-    return cli_review_subcommand(cli, argc, argv, sub, import_usage);
+    return cli_run_subcommand(cli, argc, argv, sub, import_usage);
 }

@@ -66,6 +66,22 @@ int cli_parse(struct cli *cli, int argc, char **argv, struct cli_option *opts,
     return 0;
 }
 
+int cli_run_subcommand(struct cli *cli, int argc, char **argv,
+                       const struct cli_command *sub,
+                       void (*usage)(FILE *out))
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    for (const struct cli_command *c = sub; c->name; c++)
+        if (!strcmp(argv[1], c->name))
+            return c->run(cli, argc - 1, argv + 1);
+    cli_error(cli, "unknown %s command '%s': see 'warden %s --help'",
+              argv[0], argv[1], argv[0]);
+    return CLI_EXIT_USAGE;
+}
+
 const char *cli_opt(const struct cli_option *opts, size_t nopts,
                     const char *name)
 {

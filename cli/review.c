@@ -9,22 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-int cli_review_subcommand(struct cli *cli, int argc, char **argv,
-                          const struct cli_command *sub,
-                          void (*usage)(FILE *out))
-{
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-    }
-    for (const struct cli_command *c = sub; c->name; c++)
-        if (!strcmp(argv[1], c->name))
-            return c->run(cli, argc - 1, argv + 1);
-    cli_error(cli, "unknown %s command '%s': see 'warden %s --help'",
-              argv[0], argv[1], argv[0]);
-    return CLI_EXIT_USAGE;
-}
-
 static const char *checks_cell(json_t *request)
 {
     json_t *passed = json_object_get(request, "checks_passed");
@@ -417,5 +401,5 @@ int cli_cmd_review(struct cli *cli, int argc, char **argv)
         {"revoke", review_revoke, NULL},     {NULL, NULL, NULL},
     };
 
-    return cli_review_subcommand(cli, argc, argv, sub, review_usage);
+    return cli_run_subcommand(cli, argc, argv, sub, review_usage);
 }
