@@ -134,6 +134,14 @@ static ssize_t convert_carry(struct csv_decoder *d, char *dst, size_t cap,
     char *in = d->carry, *out = dst;
     size_t in_left = d->carry_len, out_left = cap, done;
 
+    /* GB 18030 would decode a UTF-8 byte order mark into two Chinese
+     * characters and garble the rest without an error. */
+    if (d->consumed == 0 && d->carry_len >= 3 &&
+        memcmp(d->carry, "\xef\xbb\xbf", 3) == 0)
+        return werr_set(err, -EILSEQ,
+                        "input starts with a UTF-8 byte order mark, so it "
+                        "is UTF-8, not %s: register it without --encoding",
+                        encoding_names[d->encoding]);
     if (iconv(d->cd, &in, &in_left, &out, &out_left) == (size_t)-1) {
         if (errno == EILSEQ || (errno == EINVAL && d->eof))
             return bad_multibyte(d, (size_t)(in - d->carry), errno == EINVAL,

@@ -266,6 +266,19 @@ static void csv_gbk_invalid_names_offset(void **state)
     fixture_close(&f);
 }
 
+static void csv_gbk_rejects_utf8_bom(void **state)
+{
+    static const char utf8[] = "\xef\xbb\xbfid,name\n1,\xe5\xbc\xa0\n";
+    struct fixture f;
+    struct csv_row row;
+
+    (void)state;
+    fixture_open(&f, utf8, sizeof(utf8) - 1, CSV_ENCODING_GBK);
+    assert_int_equal(next(&f, &row), -EILSEQ);
+    assert_non_null(strstr(f.err.msg, "UTF-8 byte order mark"));
+    fixture_close(&f);
+}
+
 static void csv_encoding_names(void **state)
 {
     (void)state;
@@ -391,6 +404,7 @@ int main(void)
         cmocka_unit_test(csv_gbk_converted),
         cmocka_unit_test(csv_gb18030_four_byte_converted),
         cmocka_unit_test(csv_gbk_invalid_names_offset),
+        cmocka_unit_test(csv_gbk_rejects_utf8_bom),
         cmocka_unit_test(csv_encoding_names),
         cmocka_unit_test(csv_writer_round_trip),
         cmocka_unit_test(csv_writer_lone_empty_field),
