@@ -26,8 +26,12 @@ static void dataset_usage(FILE *out)
             "\n"
             "--level is the classification level, 1 (lowest) to 4.  The "
             "rules file\n"
-            "has one 'COLUMN ACTION [ARGUMENT...]' per line; see "
-            "desensitize/desensitize.h.\n");
+            "has one 'COLUMN ACTION [ARGUMENT...]' per line, where ACTION "
+            "is keep\n"
+            "[REASON], drop, mask HEAD TAIL, pseudonym [PREFIX], generalize "
+            "WIDTH,\n"
+            "date year|month or redact; the README's \"Data rules\" "
+            "section explains each.\n");
 }
 
 static void grant_usage(FILE *out)

@@ -113,7 +113,7 @@ static int parse_new_user(struct request *req, struct new_user *u,
                         u->role_name);
     r = pii_resident_id_mask(u->id_number, u->masked, err);
     if (r < 0)
-        return werr_prefix(err, "invalid resident identity number");
+        return r;
     if (u->tenant)
         return lookup_tenant_id(req->d, u->tenant, &u->tenant_id, err);
     return 0;
