@@ -72,6 +72,11 @@ struct daemon {
 int loop_add(struct daemon *d, struct watch *w, uint32_t events);
 int loop_mod(struct daemon *d, struct watch *w, uint32_t events);
 void loop_del(struct daemon *d, struct watch *w);
+/* free(ptr) once the current batch of events is handled: for objects that
+ * contain watches. */
+void loop_free_later(struct daemon *d, void *ptr);
+/* Free what loop_free_later() deferred (after each batch and at stop). */
+void loop_free_pending(void);
 int loop_setup(struct daemon *d, struct werr *err);
 int loop_run(struct daemon *d);
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -36,6 +37,40 @@ void loop_del(struct daemon *d, struct watch *w)
 {
     if (w->fd >= 0)
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+    /* An event for w may still wait in the current batch: skip it. */
+    w->fn = NULL;
+}
+
+/* Objects that contain watches are freed only after the current batch of
+ * events, because a later event of the batch may still point into them. */
+static void **free_later;
+static size_t n_free_later, cap_free_later;
+
+void loop_free_later(struct daemon *d, void *ptr)
+{
+    (void)d;
+    if (!ptr)
+        return;
+    if (n_free_later == cap_free_later) {
+        size_t cap = cap_free_later ? cap_free_later * 2 : 16;
+        void **grown = realloc(free_later, cap * sizeof(*grown));
+
+        if (!grown) {
+            /* Leaking is safer than a use after free. */
+            log_error("out of memory while deferring a free");
+            return;
+        }
+        free_later = grown;
+        cap_free_later = cap;
+    }
+    free_later[n_free_later++] = ptr;
+}
+
+void loop_free_pending(void)
+{
+    for (size_t i = 0; i < n_free_later; i++)
+        free(free_later[i]);
+    n_free_later = 0;
 }
 
 static void reload_config(struct daemon *d)
@@ -173,8 +208,10 @@ int loop_run(struct daemon *d)
         }
         for (int i = 0; i < n && !d->stopping; i++) {
             struct watch *w = events[i].data.ptr;
-            w->fn(d, w, events[i].events);
+            if (w->fn)
+                w->fn(d, w, events[i].events);
         }
+        loop_free_pending();
     }
     return 0;
 }

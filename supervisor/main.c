@@ -250,6 +250,7 @@ static void stop(struct daemon *d)
         network_stop(d);
     }
     db_close(d);
+    loop_free_pending();
     audit_key_clear(&d->audit_key);
     sodium_memzero(d->identity_key, sizeof(d->identity_key));
     if (d->state_dir_fd >= 0)

@@ -432,7 +432,7 @@ static void free_sbx(struct sbx *s)
         if (s->log_fds[i] >= 0)
             close(s->log_fds[i]);
     free(s->in_buf);
-    free(s);
+    loop_free_later(s->d, s);
 }
 
 static void unlink_sbx(struct daemon *d, struct sbx *s)

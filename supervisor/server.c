@@ -46,7 +46,7 @@ static void conn_free(struct daemon *d, struct conn *c)
         c->next->prev = c->prev;
     d->n_conns--;
     log_debug("connection %llu closed", (unsigned long long)c->id);
-    free(c);
+    loop_free_later(d, c);
 }
 
 static int send_chunk(int fd, struct out_chunk *chunk)
