@@ -104,6 +104,47 @@ sha=$(sqlite3 "$T/state/warden.db" "SELECT recording_sha256 FROM audit_events WH
 grep -q 'result=42' "$T/state/recordings/$rec" && pass "recording holds the output" || fail "recording holds the output"
 [ "$(stat -c %a "$T/state/recordings/$rec")" = 600 ] && pass "recording is root-only" || fail "recording is root-only"
 
+# Full-screen programs through the relayed terminal: vi writes a file,
+# top draws its screen.
+if [ -x /usr/bin/vi ] && [ -x /usr/bin/top ]; then
+    python3 - "$WARDEN" > "$T/fullscreen.out" 2>&1 <<'PY'
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.setgid(2101); os.setuid(2101)
+    os.environ["TERM"] = "xterm"
+    os.execv(sys.argv[1], [sys.argv[1], "shell"])
+def read_until(token, timeout=10):
+    buf = b""
+    end = time.time() + timeout
+    while time.time() < end and token not in buf:
+        r, _, _ = select.select([fd], [], [], 0.3)
+        if r:
+            try:
+                buf += os.read(fd, 65536)
+            except OSError:
+                break
+    return buf
+read_until(b"$ ")
+os.write(fd, b"vi notes.txt\r")
+read_until(b"~", 5)
+time.sleep(0.5)
+os.write(fd, b"iwritten in vi\x1b:wq\r")
+read_until(b"$ ", 5)
+os.write(fd, b"top -n 1 | head -3 | cat; echo top=$?\r")
+out = read_until(b"top=0", 10)
+os.write(fd, b"exit\r")
+read_until(b"\xff", 3)
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+PY
+    expect_match "top draws in the sandbox" "Tasks" "$(cat "$T/fullscreen.out")"
+    [ "$(cat "$(home_of olga aviation)/notes.txt" 2>/dev/null)" = "written in vi" ] &&
+        pass "vi edits a file through the relay" || fail "vi edits a file through the relay"
+else
+    echo "# skip: vi or top is not installed in /usr"
+fi
+
 # Seccomp denials reach the audit chain.
 $OP run -- /bin/sh -c 'mount -t tmpfs none /tmp 2>/dev/null; exit 0' >/dev/null
 sleep 0.3
