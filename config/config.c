@@ -135,6 +135,10 @@ int config_parse_size(const char *text, uint64_t *ret_bytes)
         shift = 30;
         end++;
         break;
+    case 'T': case 't':
+        shift = 40;
+        end++;
+        break;
     default:
         return -EINVAL;
     }

@@ -66,7 +66,8 @@ int config_validate(const struct warden_config *cfg, struct werr *err);
 
 void config_free(struct warden_config *cfg);
 
-/* Parse "512M", "2G", "65536" style sizes; return 0 or -EINVAL. */
+/* Parse "512M", "2G", "1T", "65536" style sizes (K, M, G and T are
+ * powers of 1024); return 0 or -EINVAL. */
 int config_parse_size(const char *text, uint64_t *ret_bytes);
 
 #endif

@@ -95,7 +95,15 @@ int tenant_apply_limits(struct daemon *d, const char *tenant,
     r = tenant_limits(d, tenant, &limits, err);
     if (r < 0)
         return r;
-    return cgroup_tenant_set_limits(d->cgroup, tenant, &limits, err);
+    r = cgroup_tenant_set_limits(d->cgroup, tenant, &limits, err);
+    /* cgroup v1 rejects a memory limit below the current usage. */
+    if (r == -EBUSY)
+        return werr_set(err, -EBUSY,
+                        "tenant '%s' uses more memory than the new limit of "
+                        "%llu bytes: end some of its processes first, or "
+                        "choose a higher limit",
+                        tenant, (unsigned long long)limits.memory_max);
+    return r;
 }
 
 static void finish(struct daemon *d, struct sbx *s, int status);

@@ -350,9 +350,14 @@ static void on_accept(struct daemon *d, struct watch *w, uint32_t events)
                         "connection %llu", c->uid,
                         d->cfg.max_connections_per_uid,
                         (unsigned long long)c->id);
-            send_protocol_error(c, PROTO_E_UNAVAILABLE,
-                                "too many connections from this uid: close "
-                                "some and retry");
+            char message[192];
+
+            snprintf(message, sizeof(message),
+                     "too many connections from uid %u (the limit is %u, "
+                     "set by max_connections_per_uid): close some and "
+                     "retry",
+                     c->uid, d->cfg.max_connections_per_uid);
+            send_protocol_error(c, PROTO_E_UNAVAILABLE, message);
             conn_close_after_flush(c);
         }
     }
