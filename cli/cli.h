@@ -56,6 +56,12 @@ int cli_run_subcommand(struct cli *cli, int argc, char **argv,
                        const struct cli_command *sub,
                        void (*usage)(FILE *out));
 
+/* Open the regular file path for reading, to pass its descriptor to the
+ * daemon.  O_NONBLOCK keeps a FIFO from hanging the open; anything but a
+ * regular file is rejected with a message naming what.  Return the
+ * descriptor, or -1 after printing the error. */
+int cli_open_regular(struct cli *cli, const char *what, const char *path);
+
 /* Print result as indented JSON. */
 void cli_print_json(json_t *result);
 

@@ -47,12 +47,7 @@ static void grant_usage(FILE *out)
 
 static int open_input(struct cli *cli, const char *what, const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-    if (fd < 0)
-        cli_error(cli, "cannot open the %s %s: %s", what, path,
-                  strerror(errno));
-    return fd;
+    return cli_open_regular(cli, what, path);
 }
 
 static void print_views(json_t *views)

@@ -1,9 +1,13 @@
 /* Subcommand option parsing and table output. */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static struct cli_option *find_option(struct cli_option *opts, size_t nopts,
                                       const char *name, size_t len)
@@ -64,6 +68,27 @@ int cli_parse(struct cli *cli, int argc, char **argv, struct cli_option *opts,
     *ret_positional = positional;
     *ret_npositional = npos;
     return 0;
+}
+
+int cli_open_regular(struct cli *cli, const char *what, const char *path)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0) {
+        cli_error(cli, "cannot open the %s %s: %s", what, path,
+                  strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        cli_error(cli, "the %s %s is not a regular file: give a file", what,
+                  path);
+        close(fd);
+        return -1;
+    }
+    /* Readers in the daemon expect blocking reads on a regular file. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
 }
 
 int cli_run_subcommand(struct cli *cli, int argc, char **argv,

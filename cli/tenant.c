@@ -311,12 +311,9 @@ static int tenant_plan(struct cli *cli, int argc, char **argv)
     }
     /* The file is opened here, with the caller's own rights, and only its
      * descriptor travels to the daemon. */
-    fd = open(argv[2], O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        cli_error(cli, "cannot open the plan %s: %s", argv[2],
-                  strerror(errno));
+    fd = cli_open_regular(cli, "plan", argv[2]);
+    if (fd < 0)
         return CLI_EXIT_FAILURE;
-    }
     r = cli_call(cli, "tenant.plan", json_pack("{s:s}", "name", argv[1]),
                  &fd, 1, &result, NULL, NULL);
     close(fd);

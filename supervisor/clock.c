@@ -31,12 +31,19 @@ static bool read_clock_file(const char *path, time_t *ret)
 time_t daemon_now(const struct daemon *d)
 {
     static bool warned;
+    static time_t last;
     time_t t;
 
     if (!d->cfg.clock_file)
         return time(NULL);
-    if (read_clock_file(d->cfg.clock_file, &t))
+    if (read_clock_file(d->cfg.clock_file, &t)) {
+        last = t;
         return t;
+    }
+    /* A file being rewritten reads empty for a moment: keep the last
+     * time it held rather than jump to the system clock. */
+    if (last)
+        return last;
     /* The test clock is missing or unreadable: say so once. */
     if (!warned && access(d->cfg.clock_file, F_OK) == 0) {
         log_warning("clock_file %s does not hold a UNIX time in seconds; "

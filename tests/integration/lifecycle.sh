@@ -7,7 +7,9 @@
 
 DB="$T/state/warden.db"
 
-set_clock() { date -u -d "$1" +%s > "$T/clock"; }
+# Replace the clock file in one rename: the daemon must never read it half
+# written, or it falls back to the system clock for that moment.
+set_clock() { date -u -d "$1" +%s > "$T/clock.new" && mv "$T/clock.new" "$T/clock"; }
 state_of() { "$WARDEN" --json tenant show "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])'; }
 sql() { sqlite3 -cmd ".timeout 5000" "$DB" "$1"; }
 
@@ -61,8 +63,21 @@ expect_fail "activation without plan rejected" 3 "no emergency response plan" \
 printf '\xff\xfe\x00bad' > "$T/bad-plan.txt"
 expect_fail "non-text plan rejected" 3 "NUL byte|UTF-8" \
     "$WARDEN" tenant plan acme "$T/bad-plan.txt"
-expect_fail "plan from a pipe rejected" 3 "regular file" \
+expect_fail "plan from a device rejected by the CLI" 1 "not a regular file" \
     "$WARDEN" tenant plan acme /dev/stdin < /dev/null
+# The daemon checks too: a pipe passed over the raw socket.
+out=$(python3 - "$WARDEN_SOCKET" <<'PY'
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+r, w = os.pipe()
+line = json.dumps({"v": 1, "id": 1, "verb": "tenant.plan",
+                   "args": {"name": "acme"}, "fds": 1}).encode() + b"\n"
+socket.send_fds(s, [line], [r])
+print(s.recv(65536).decode())
+PY
+)
+expect_match "plan from a pipe rejected by the daemon" "regular file" "$out"
 expect_fail "operator cannot file a plan" 4 "needs the role admin" \
     as_uid 2001 "$WARDEN" tenant plan acme "$T/plan.txt"
 expect_ok "plan filed" "$WARDEN" tenant plan acme "$T/plan.txt"
