@@ -156,22 +156,6 @@ static int db_run(struct daemon *d, const char *what, const char *sql,
     return 0;
 }
 
-static bool table_exists(struct daemon *d, const char *table)
-{
-    sqlite3_stmt *stmt = NULL;
-    bool found = false;
-
-    if (sqlite3_prepare_v2(d->db,
-                           "SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                           "AND name = ?",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return false;
-    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
-    found = sqlite3_step(stmt) == SQLITE_ROW;
-    sqlite3_finalize(stmt);
-    return found;
-}
-
 /* The first second after the calendar day date (YYYY-MM-DD, UTC), or -1
  * when date is malformed. */
 static time_t day_end(const char *date)
@@ -632,8 +616,7 @@ static json_t *collect_datasets(struct daemon *d, const struct tenant_life *t)
         json_decref(list);
         return NULL;
     }
-    if (table_exists(d, "grants") && table_exists(d, "datasets") &&
-        sqlite3_prepare_v2(d->db,
+    if (sqlite3_prepare_v2(d->db,
                            "SELECT ds.name FROM grants g JOIN datasets ds "
                            "ON ds.id = g.dataset_id WHERE g.tenant_id = ? "
                            "AND g.revoked_at IS NULL",
@@ -675,7 +658,7 @@ static int terminate_begin(struct daemon *d, const struct tenant_life *t,
                "iiti", now, now, reason, t->id, err);
     /* The grants end with the authorization; their views go with the
      * destruction below. */
-    if (r == 0 && table_exists(d, "grants"))
+    if (r == 0)
         r = db_run(d, "revoking the tenant's grants failed",
                    "UPDATE grants SET revoked_at = ?, revoked_by = ? "
                    "WHERE tenant_id = ? AND revoked_at IS NULL",
