@@ -69,16 +69,16 @@ run() {
     [ $rc -eq 0 ] || die "'$*' exited with $rc"
 }
 
-# refused WHO PATTERN CMD...: the command must fail and say PATTERN.
-refused() {
+# rejected WHO PATTERN CMD...: the command must fail and print PATTERN.
+rejected() {
     local who=$1 pattern=$2
     shift 2
     printf '%s%s$ %s%s\n' "$BOLD" "$who" "$*" "$OFF"
     OUT=$(cd "$D/home-$who" 2>/dev/null || cd "$D"; as "$who" "$@" 2>&1)
     local rc=$?
     printf '%s\n' "$OUT"
-    [ $rc -ne 0 ] || die "'$*' should have been refused"
-    grep -Eq -- "$pattern" <<<"$OUT" || die "'$*' did not say /$pattern/"
+    [ $rc -ne 0 ] || die "'$*' should have been rejected"
+    grep -Eq -- "$pattern" <<<"$OUT" || die "'$*' did not print /$pattern/"
 }
 
 expect() { grep -Eq -- "$1" <<<"$OUT" || die "expected /$1/ in the output above"; }
@@ -121,7 +121,7 @@ step "An admin registers an operating unit, files its emergency plan and activat
 run admin warden tenant create skyline --legal-entity "Skyline Aviation Safety Analytics Co., Ltd." \
     --contact "safety@skyline.example" --scenario "bird strike risk analysis" \
     --start "$TODAY" --end "$END"
-refused admin "without an emergency response plan|no emergency" warden tenant activate skyline
+rejected admin "without an emergency response plan|no emergency" warden tenant activate skyline
 printf 'Skyline emergency response plan\n1. On a suspected leak, call the platform on-call desk.\n2. Stop all jobs; preserve logs.\n' > "$D/plan.txt"
 run admin warden tenant plan skyline "$D/plan.txt"
 run admin warden tenant activate skyline
@@ -136,7 +136,7 @@ run admin warden user add chen --uid 2204 --name "陈静" --id-number "$(id_numb
 run admin warden user agree li
 run admin warden user approve li
 note "the operator has signed the agreement and is approved, but has not finished training"
-refused li "missing: completed training" warden shell -c true
+rejected li "missing: completed training" warden shell -c true
 run admin warden user train li
 run li warden shell -c 'echo "hello from $(hostname) as $(id -un), uid $(id -u)"'
 expect "hello from skyline as li, uid 1000"
@@ -204,7 +204,7 @@ RAW_REQ=$(grep -Eo '^request [0-9]+' <<<"$OUT" | grep -Eo '[0-9]+')
 run wang warden review list
 JOB_REQ=$(as wang warden review list 2>/dev/null | grep -E "$JOB" | awk '{print $1}' | grep -Eo '[0-9]+' | head -1)
 [ -n "$JOB_REQ" ] || die "the job's output did not reach the review queue"
-refused wang "failed|override" warden review approve "$RAW_REQ" --note "looks fine"
+rejected wang "failed|override" warden review approve "$RAW_REQ" --note "looks fine"
 run wang warden review reject "$RAW_REQ" --reason "contains raw records"
 run wang warden review show "$JOB_REQ"
 run wang warden review approve "$JOB_REQ" --note "aggregate counts, no raw records"
@@ -215,9 +215,9 @@ run li cat "$D/home-li/release/strikes_by_phase.csv"
 expect "Climb"
 
 step "Breaking out fails, and every attempt is on record"
-refused li "not permitted|denied|superuser" warden run -- /bin/mount -t tmpfs none /tmp
-refused li "not permitted|denied" warden run -- /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)'
-refused li "unreachable|refused|No such" warden run -- /bin/bash -c 'exec 3<>/dev/tcp/203.0.113.7/443'
+rejected li "not permitted|denied|superuser" warden run -- /bin/mount -t tmpfs none /tmp
+rejected li "not permitted|denied" warden run -- /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)'
+rejected li "unreachable|refused|No such" warden run -- /bin/bash -c 'exec 3<>/dev/tcp/203.0.113.7/443'
 note "a second tenant's workspace is invisible"
 run admin warden tenant create harbor --legal-entity "Harbor Logistics" --contact "it@harbor.example" \
     --scenario "port throughput" --start "$TODAY" --end "$END"
@@ -239,7 +239,7 @@ for _ in $(seq 100); do
 done
 run admin warden tenant lifecycle skyline
 [ ! -e "$D/state/workspaces/skyline/li" ] || die "the workspace still exists"
-refused li "terminated" warden shell -c true
+rejected li "terminated" warden shell -c true
 sleep 3
 note "checkpoints are signed every 2 seconds in this demo (60 by default)"
 run chen warden audit verify

@@ -199,7 +199,7 @@ struct audit_verify_report {
  * with the given public key, and re-hash the recordings below
  * recordings_dirfd (-1 skips them).  Only reads, so db may be opened with
  * SQLITE_OPEN_READONLY.  Returns 0 when verification ran, whatever it
- * found; ret->ok says whether the log is intact.  Each broken chain gets
+ * found; ret->ok is true when the log is intact.  Each broken chain gets
  * one finding naming the first event that does not match; an edit whose
  * attacker recomputed every later hash is only visible at the next
  * checkpoint, so that finding names the range back to the checkpoint

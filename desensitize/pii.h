@@ -41,7 +41,7 @@ bool pii_email_valid(const char *s, size_t len);
 /* Check an 18-character resident identity number: 17 digits, a check
  * character (digit, 'X' or 'x') matching ISO 7064 MOD 11-2, and a valid
  * birth date between 1900-01-01 and today.  Return 0 or -EINVAL with a
- * message that says which part is wrong (the number itself is not copied
+ * message naming the part that is wrong (the number itself is not copied
  * into the message). */
 int pii_resident_id_check(const char *id, struct werr *err);
 

@@ -8,7 +8,7 @@
  *
  * Why routed host ends and no per-tenant bridge: on a bridge, two
  * sandboxes of one tenant exchange frames at layer 2, which the inet
- * forward hook never sees (that would need br_netfilter).  With one routed
+ * forward hook never receives (that would need br_netfilter).  With one routed
  * link per sandbox every packet a sandbox sends crosses the IP layer of
  * the daemon's namespace, so the nftables rules below see all of it,
  * including traffic between sandboxes of the same tenant.
@@ -107,7 +107,7 @@ struct netpolicy_config {
     uint16_t nflog_group; /* NFLOG group of the drop rules, 1 to 65535 */
 };
 
-/* What netpolicy_attach() set up; the daemon stores it with the sandbox
+/* The link and addresses that netpolicy_attach() set up; the daemon stores it with the sandbox
  * and hands it back to netpolicy_detach() and netpolicy_reconcile(). */
 struct netpolicy_attachment {
     unsigned tenant;

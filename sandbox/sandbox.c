@@ -448,7 +448,7 @@ int sandbox_start(const struct sandbox_spec *spec, struct sandbox *ret,
         r = spawn(spec, &plan, &f, env, &sb, err);
     rootfs_plan_free(&plan);
     free_strv(env);
-    /* The sandbox holds its own copies of these now. */
+    /* The sandbox has its own copies of these now. */
     close_fd(&f.status[1]);
     close_fd(&f.in[0]);
     close_fd(&f.out[1]);

@@ -44,7 +44,7 @@ time_t daemon_now(const struct daemon *d)
      * time it held rather than jump to the system clock. */
     if (last)
         return last;
-    /* The test clock is missing or unreadable: say so once. */
+    /* The test clock is unreadable: log that once. */
     if (!warned && access(d->cfg.clock_file, F_OK) == 0) {
         log_warning("clock_file %s does not hold a UNIX time in seconds; "
                     "using the system clock", d->cfg.clock_file);

@@ -224,7 +224,7 @@ int workspace_path(struct daemon *d, const char *tenant, char *ret_path,
 
 /* network.c: cut (true) or restore (false) a tenant's network access:
  * with cut set, every packet from its sandboxes is dropped whatever its
- * allowlist says. */
+ * allowlist allows. */
 int network_tenant_cut(struct daemon *d, const char *tenant, bool cut,
                        struct werr *err);
 /* Remove every link and rule of a tenant (termination). */
@@ -252,7 +252,7 @@ struct deferred_request {
 };
 /* Take over the reply of req.  The dispatcher then records the request's
  * audit event with the result "accepted" and sends no reply; the handler
- * answers later with request_complete().  Call it only once the handler
+ * replies later with request_complete().  Call it only once the handler
  * can no longer fail. */
 void request_defer(struct request *req, struct deferred_request *ret);
 /* Reply to a deferred request with result (stolen) when r >= 0, else with

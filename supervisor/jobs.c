@@ -235,7 +235,7 @@ static int prepare(struct daemon *d, const struct caller *who,
 /* Check that each named dataset is granted to the tenant and collect
  * the hashes of every granted dataset for the job's provenance. */
 static int granted_datasets(struct daemon *d, int64_t tenant_id,
-                            json_t *wanted, json_t **ret, struct werr *err)
+                            json_t *requested, json_t **ret, struct werr *err)
 {
     sqlite3_stmt *stmt = NULL;
     json_t *list = json_array(), *item;
@@ -258,7 +258,7 @@ static int granted_datasets(struct daemon *d, int64_t tenant_id,
                                         db_text(stmt, 0), "sha256",
                                         db_text(stmt, 1)));
     sqlite3_finalize(stmt);
-    json_array_foreach(wanted, i, item) {
+    json_array_foreach(requested, i, item) {
         bool found = false;
         size_t j;
         json_t *g;
@@ -360,7 +360,7 @@ static void on_job_exit(struct daemon *d, struct sbx *s, int status,
     free(job);
 }
 
-static int parse_job_args(struct request *req, char **argv, json_t **wanted,
+static int parse_job_args(struct request *req, char **argv, json_t **requested,
                           const char **code_dir, const char **scenario,
                           struct werr *err)
 {
@@ -380,8 +380,8 @@ static int parse_job_args(struct request *req, char **argv, json_t **wanted,
                         "invalid code folder '%s': give a folder inside your "
                         "home, such as 'code' or 'analysis/v2'",
                         *code_dir);
-    *wanted = json_object_get(req->args, "datasets");
-    if (*wanted && !json_is_array(*wanted))
+    *requested = json_object_get(req->args, "datasets");
+    if (*requested && !json_is_array(*requested))
         return werr_set(err, -EINVAL, "'datasets' must be a list of names");
     if (!json_is_array(list) || json_array_size(list) == 0 ||
         json_array_size(list) > JOB_MAX_ARGS)
@@ -521,16 +521,16 @@ static int verb_job_submit(struct request *req, json_t **ret_result,
     struct job_setup job = {.log_fds = {-1, -1}};
     const char *code_dir = NULL, *scenario = NULL;
     char *argv[JOB_MAX_ARGS + 1] = {NULL};
-    json_t *wanted = NULL, *datasets = NULL, *provenance = NULL;
+    json_t *requested = NULL, *datasets = NULL, *provenance = NULL;
     struct sbx *s = NULL;
     int64_t uid_base = 0;
     int r;
 
     r = sandbox_check_prerequisites(req, err);
     if (r == 0)
-        r = parse_job_args(req, argv, &wanted, &code_dir, &scenario, err);
+        r = parse_job_args(req, argv, &requested, &code_dir, &scenario, err);
     if (r == 0)
-        r = granted_datasets(req->d, req->caller.tenant_id, wanted,
+        r = granted_datasets(req->d, req->caller.tenant_id, requested,
                              &datasets, err);
     if (r == 0)
         r = tenant_uid_base(req->d, req->caller.tenant_id, &uid_base, err);

@@ -153,7 +153,7 @@ static int load_config(struct daemon *d, bool explicit_path,
     return config_validate(&d->cfg, err);
 }
 
-/* Each sandbox holds a few descriptors in the daemon (pidfd, pty or
+/* Each sandbox keeps a few descriptors open in the daemon (pidfd, pty or
  * pipes, seccomp listener, request socket), so the default soft limit of
  * 1024 would cap the host at a few hundred sandboxes. */
 static void raise_descriptor_limit(void)

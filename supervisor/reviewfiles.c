@@ -61,7 +61,7 @@ static const char *file_type_name(mode_t mode)
 
 /* Reject anything but a regular file with a single link owned by owner.
  * A second link may be a file outside the tenant's reach that the tenant
- * linked to, so the name in the workspace says nothing of its origin. */
+ * linked to, so the name in the workspace does not show its origin. */
 static int check_stat(const struct stat *st, const char *path, uid_t owner,
                       struct werr *err)
 {

@@ -5,7 +5,7 @@
  *
  * Who may submit imports: admins for any tenant, and operators for their
  * own tenant, since an import brings outside data in and a person of the
- * tenant or of the platform answers for it.  Reviewers and auditors never
+ * tenant or of the platform is accountable for it.  Reviewers and auditors never
  * submit anything. */
 #include "supervisor/review.h"
 

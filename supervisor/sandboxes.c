@@ -534,7 +534,7 @@ static int start_process(struct daemon *d, struct sbx *s,
     _cleanup_close_ int home_fd = -1;
     int r;
 
-    /* A production job sees its code snapshot, not the live home. */
+    /* A production job gets its code snapshot, not the live home. */
     if (!l->production) {
         home_fd = open_home(d, s, err);
         if (home_fd < 0)

@@ -61,7 +61,8 @@ struct sbx {
     void *exit_data;
 };
 
-/* What to run and how; see sandbox_launch(). */
+/* Parameters of sandbox_launch(): the program, its terminal, its mounts
+ * and where its output goes. */
 struct launch {
     const char *kind;
     const struct caller *who;

@@ -265,7 +265,7 @@ static json_t *tenant_row_to_json(sqlite3_stmt *stmt)
                      "created_by", db_text(stmt, 13));
 }
 
-/* Operators see only their own tenant; every other role sees all. */
+/* Operators may read only their own tenant; every other role reads all. */
 static bool may_see_tenant(const struct request *req, const char *name)
 {
     if (req->caller.role != ROLE_OPERATOR)
